@@ -1,0 +1,11 @@
+/** cm3leon-java: CM3Leon-family multimodal models (Chameleon, Anole, Lumina-mGPT) on the JVM. */
+module dev.cm3leon {
+    requires jdk.incubator.vector;
+    requires org.slf4j;
+    requires com.fasterxml.jackson.databind;
+    requires org.apache.lucene.core;
+    requires java.desktop;
+
+    exports dev.cm3leon;
+    exports dev.cm3leon.checkpoint;
+}
