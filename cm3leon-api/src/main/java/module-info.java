@@ -8,4 +8,10 @@ module dev.cm3leon {
 
     exports dev.cm3leon;
     exports dev.cm3leon.checkpoint;
+    exports dev.cm3leon.engine;
+    exports dev.cm3leon.decode;
+    exports dev.cm3leon.engine.cpu;
+
+    uses dev.cm3leon.engine.Backend;
+    provides dev.cm3leon.engine.Backend with dev.cm3leon.engine.cpu.CpuBackend;
 }

@@ -1,0 +1,145 @@
+package dev.cm3leon;
+
+import dev.cm3leon.checkpoint.CheckpointException;
+import dev.cm3leon.checkpoint.ModelConfig;
+import dev.cm3leon.checkpoint.SafetensorsCheckpoint;
+import dev.cm3leon.decode.ImageTokenSuppression;
+import dev.cm3leon.engine.Backend;
+import dev.cm3leon.engine.Backends;
+import dev.cm3leon.engine.DecoderWeights;
+import dev.cm3leon.engine.Engine;
+import dev.cm3leon.engine.EngineOptions;
+import dev.cm3leon.engine.KvCache;
+import dev.cm3leon.engine.StreamStep;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A loaded CM3Leon-family checkpoint (HF Chameleon format): weights memory-mapped in their stored dtype, an engine
+ * on the best available backend. Thread-safe; every request keeps its own state. Close it to unmap the weights.
+ */
+public final class Cm3Leon implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Cm3Leon.class);
+
+    private final Path folder;
+    private final ModelConfig config;
+    private final SafetensorsCheckpoint checkpoint;
+    private final Engine engine;
+    private final Optional<ImageTokenSuppression> suppression;
+
+    private Cm3Leon(Path folder, ModelConfig config, SafetensorsCheckpoint checkpoint, Engine engine) {
+        this.folder = folder;
+        this.config = config;
+        this.checkpoint = checkpoint;
+        this.engine = engine;
+        this.suppression = config.vocabulary().filter(v -> v.imageTokenCount() > 0).map(ImageTokenSuppression::new);
+    }
+
+    public static Cm3Leon load(Path folder) {
+        return load(folder, EngineOptions.defaults());
+    }
+
+    public static Cm3Leon load(Path folder, EngineOptions options) {
+        if (!Files.isDirectory(folder)) throw CheckpointException.of(folder, "not a checkpoint folder");
+        ModelConfig config = ModelConfig.read(folder.resolve("config.json"));
+        SafetensorsCheckpoint checkpoint = SafetensorsCheckpoint.open(folder);
+        try {
+            DecoderWeights weights = DecoderWeights.from(checkpoint, config);
+            Backend backend = Backends.select(options);
+            Engine engine = backend.open(weights, options);
+            LOG.debug("loaded {}: {} layers, hidden {}, vocab {}, {} backend", folder, config.numLayers(),
+                    config.hiddenSize(), config.vocabSize(), engine.backendName());
+            return new Cm3Leon(folder, config, checkpoint, engine);
+        } catch (RuntimeException e) {
+            checkpoint.close();
+            throw e;
+        }
+    }
+
+    public Path folder() {
+        return folder;
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public Engine engine() {
+        return engine;
+    }
+
+    public SafetensorsCheckpoint checkpoint() {
+        return checkpoint;
+    }
+
+    /** Applies the reference's image-token suppression to {@code rows} rows of logits. */
+    public void suppressImageTokens(float[] logits, int rows) {
+        suppression.ifPresent(s -> s.apply(logits, rows, config.vocabSize()));
+    }
+
+    /** Logits for every position of {@code tokens} [T, V], image tokens suppressed, as HF's forward returns them. */
+    public float[] logits(int[] tokens) {
+        checkContext(tokens.length);
+        try (KvCache cache = engine.newCache(tokens.length)) {
+            float[] out = engine.forward(List.of(new StreamStep(cache, tokens, StreamStep.Logits.ALL)))[0];
+            suppressImageTokens(out, tokens.length);
+            return out;
+        }
+    }
+
+    /**
+     * Greedy decoding with the KV cache: up to {@code maxNewTokens} ids, stopping after EOS (which is included).
+     * Image tokens are suppressed as in the reference's text generation.
+     */
+    public int[] generateGreedy(int[] prompt, int maxNewTokens) {
+        return generateGreedy(prompt, maxNewTokens, null);
+    }
+
+    /** As {@link #generateGreedy(int[], int)}, handing each step's logits to {@code stepLogits} if not null. */
+    public int[] generateGreedy(int[] prompt, int maxNewTokens, java.util.function.Consumer<float[]> stepLogits) {
+        if (prompt.length == 0) throw new Cm3LeonException("the prompt is empty");
+        if (maxNewTokens < 0) throw new Cm3LeonException("maxNewTokens must be ≥ 0, got " + maxNewTokens);
+        checkContext(prompt.length + maxNewTokens);
+        int[] out = new int[maxNewTokens];
+        int produced = 0;
+        try (KvCache cache = engine.newCache(Math.max(1, prompt.length + maxNewTokens))) {
+            int[] next = prompt;
+            while (produced < maxNewTokens) {
+                float[] logits = engine.forward(List.of(StreamStep.last(cache, next)))[0];
+                suppressImageTokens(logits, 1);
+                if (stepLogits != null) stepLogits.accept(logits.clone());
+                int id = argmax(logits);
+                out[produced++] = id;
+                if (id == config.eosId()) break;
+                next = new int[]{id};
+            }
+        }
+        return Arrays.copyOf(out, produced);
+    }
+
+    private void checkContext(int length) {
+        if (length > config.maxPositions()) {
+            throw new Cm3LeonException("the sequence needs " + length + " positions but the model's context is "
+                    + config.maxPositions() + " (max_position_embeddings)");
+        }
+    }
+
+    /** Index of the largest value; the first one on ties, as torch.argmax. */
+    public static int argmax(float[] v) {
+        int best = 0;
+        for (int i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
+        return best;
+    }
+
+    @Override
+    public void close() {
+        engine.close();
+        checkpoint.close();
+    }
+}

@@ -1,0 +1,101 @@
+package dev.cm3leon.checkpoint;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The decoder's architecture, read from an HF {@code config.json}. One forward pass serves every model this record
+ * can describe: norm placement ({@link #swinNorm}), per-head QK-LayerNorm ({@link #qkNorm}), GQA, RoPE, SwiGLU.
+ *
+ * @param headDim      hidden / heads
+ * @param swinNorm     Chameleon-34B layout: norms after attention and MLP instead of before
+ * @param qkNorm       per-head LayerNorm (with bias) on queries and keys before RoPE
+ * @param vocabulary   Chameleon's token map; empty for a text-only model
+ * @param vq           the image tokenizer's shape; absent for a text-only model
+ */
+public record ModelConfig(String modelType, int hiddenSize, int intermediateSize, int numLayers, int numHeads,
+                          int numKvHeads, int headDim, int vocabSize, int maxPositions, double ropeTheta,
+                          double rmsNormEps, boolean swinNorm, boolean qkNorm, boolean tieWordEmbeddings,
+                          int bosId, int eosId, int padId, String torchDtype,
+                          Optional<VocabularyMap> vocabulary, Optional<VqConfig> vq) {
+
+    /** QK-LayerNorm's epsilon is fixed in Chameleon, independent of {@code rms_norm_eps}. */
+    public static final double QK_NORM_EPS = 1e-5;
+
+    public int kvDim() {
+        return numKvHeads * headDim;
+    }
+
+    public int qDim() {
+        return numHeads * headDim;
+    }
+
+    public static ModelConfig read(Path configJson) {
+        ConfigReader c = ConfigReader.read(configJson);
+        String type = c.optString("model_type", null);
+        if (type == null) throw c.error("model_type", "is missing");
+        if (!type.equals("chameleon") && !type.equals("llama")) {
+            throw c.error("model_type", "is '" + type + "'; supported: chameleon, llama");
+        }
+        int hidden = c.requireInt("hidden_size", 1);
+        int heads = c.requireInt("num_attention_heads", 1);
+        int kvHeads = c.optInt("num_key_value_heads", heads, 1);
+        if (hidden % heads != 0) {
+            throw c.error("num_attention_heads", "(" + heads + ") must divide hidden_size (" + hidden + ")");
+        }
+        if (heads % kvHeads != 0) {
+            throw c.error("num_key_value_heads", "(" + kvHeads + ") must divide num_attention_heads (" + heads + ")");
+        }
+        int headDim = hidden / heads;
+        if (c.has("head_dim") && c.requireInt("head_dim", 1) != headDim) {
+            throw c.error("head_dim", "must equal hidden_size / num_attention_heads = " + headDim);
+        }
+        if (headDim % 2 != 0) throw c.error("num_attention_heads", "gives an odd head dimension " + headDim + "; RoPE needs it even");
+        if (c.has("rope_scaling")) throw c.error("rope_scaling", "is set; only unscaled RoPE is supported");
+        if (c.optBoolean("attention_bias", false)) throw c.error("attention_bias", "true is not supported");
+        if (c.optBoolean("mlp_bias", false)) throw c.error("mlp_bias", "true is not supported");
+        String act = c.optString("hidden_act", "silu");
+        if (!act.equals("silu")) throw c.error("hidden_act", "is '" + act + "'; only silu (SwiGLU) is supported");
+        int vocab = c.requireInt("vocab_size", 1);
+        int maxPos = c.optInt("max_position_embeddings", 4096, 1);
+        boolean chameleon = type.equals("chameleon");
+
+        Optional<VocabularyMap> vocabulary = Optional.empty();
+        if (c.has("vocabulary_map")) {
+            JsonNode vm = c.root().get("vocabulary_map");
+            if (!vm.isObject()) throw c.error("vocabulary_map", "must be an object of token → id");
+            Map<String, Integer> map = new LinkedHashMap<>();
+            vm.properties().forEach(e -> {
+                JsonNode v = e.getValue();
+                if (!v.isIntegralNumber() || !v.canConvertToInt()) {
+                    throw c.error("vocabulary_map", "entry '" + e.getKey() + "' must be an integer id, found " + v);
+                }
+                map.put(e.getKey(), v.asInt());
+            });
+            vocabulary = Optional.of(VocabularyMap.of(map, vocab, configJson));
+        } else if (chameleon) {
+            throw c.error("vocabulary_map", "is missing (a Chameleon config maps every token to its id)");
+        }
+        Optional<VqConfig> vq = c.has("vq_config") ? Optional.of(VqConfig.parse(c.object("vq_config"))) : Optional.empty();
+        if (vq.isPresent() && vocabulary.isPresent() && vocabulary.get().imageTokenCount() > 0
+                && vocabulary.get().imageTokenCount() != vq.get().numEmbeddings()) {
+            throw c.error("vq_config.num_embeddings", "(" + vq.get().numEmbeddings() + ") differs from the "
+                    + vocabulary.get().imageTokenCount() + " image tokens in vocabulary_map");
+        }
+        int bos = c.optInt("bos_token_id", 0, 0);
+        int eos = c.optInt("eos_token_id", 2, 0);
+        int pad = c.optInt("pad_token_id", 1, 0);
+        for (var e : Map.of("bos_token_id", bos, "eos_token_id", eos, "pad_token_id", pad).entrySet()) {
+            if (e.getValue() >= vocab) throw c.error(e.getKey(), "(" + e.getValue() + ") is outside the vocabulary of " + vocab);
+        }
+        return new ModelConfig(type, hidden, c.requireInt("intermediate_size", 1), c.requireInt("num_hidden_layers", 1),
+                heads, kvHeads, headDim, vocab, maxPos,
+                c.optPositiveDouble("rope_theta", 10000.0), c.optPositiveDouble("rms_norm_eps", 1e-5),
+                c.optBoolean("swin_norm", false), chameleon, c.optBoolean("tie_word_embeddings", false),
+                bos, eos, pad, c.optString("torch_dtype", "float32"), vocabulary, vq);
+    }
+}

@@ -1,0 +1,28 @@
+package dev.cm3leon.engine;
+
+import dev.cm3leon.checkpoint.ModelConfig;
+
+import java.util.List;
+
+/**
+ * Runs the decoder over a batch of streams. One {@link #forward} reads every weight once for all streams of the
+ * step: that is what makes guidance streams cheap. Thread-safe: concurrent steps on different caches are allowed.
+ */
+public interface Engine extends AutoCloseable {
+    ModelConfig config();
+
+    /** A cache for one stream holding up to {@code capacity} positions (at most the model's context). */
+    KvCache newCache(int capacity);
+
+    /**
+     * Appends each stream's tokens to its cache and returns, per stream, the raw logits asked for: {@code [V]} for
+     * {@link StreamStep.Logits#LAST}, {@code [T, V]} row-major for {@code ALL}, null for {@code NONE}.
+     */
+    float[][] forward(List<StreamStep> steps);
+
+    /** The backend's name, for logs and reports. */
+    String backendName();
+
+    @Override
+    void close();
+}

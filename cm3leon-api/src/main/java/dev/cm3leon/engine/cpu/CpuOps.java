@@ -1,0 +1,122 @@
+package dev.cm3leon.engine.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The CPU engine's element-wise and normalisation ops. They are the reference every other backend's kernels are
+ * tested against, so each one follows HF's float32 arithmetic.
+ */
+public final class CpuOps {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+
+    private CpuOps() {
+    }
+
+    /** Σ a[aOff+i]·b[bOff+i] for i < n. */
+    public static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
+        int i = 0;
+        float s = 0f;
+        if (n >= F.length()) {
+            FloatVector acc = FloatVector.zero(F);
+            for (int upper = F.loopBound(n); i < upper; i += F.length()) {
+                acc = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), acc);
+            }
+            s = acc.reduceLanes(VectorOperators.ADD);
+        }
+        for (; i < n; i++) s += a[aOff + i] * b[bOff + i];
+        return s;
+    }
+
+    /** y[yOff+i] += a · x[xOff+i] for i < n. */
+    public static void axpy(float a, float[] x, int xOff, float[] y, int yOff, int n) {
+        int i = 0;
+        if (n >= F.length()) {
+            FloatVector av = FloatVector.broadcast(F, a);
+            for (int upper = F.loopBound(n); i < upper; i += F.length()) {
+                FloatVector.fromArray(F, x, xOff + i).fma(av, FloatVector.fromArray(F, y, yOff + i)).intoArray(y, yOff + i);
+            }
+        }
+        for (; i < n; i++) y[yOff + i] += a * x[xOff + i];
+    }
+
+    /** RMSNorm of each of {@code rows} rows of width {@code d}: out = x / sqrt(mean(x²) + eps) · weight. */
+    public static void rmsNorm(float[] x, float[] weight, float eps, int rows, int d, float[] out) {
+        for (int r = 0; r < rows; r++) {
+            int off = r * d;
+            float ss = dot(x, off, x, off, d) / d;
+            float inv = (float) (1.0 / Math.sqrt(ss + eps));
+            for (int i = 0; i < d; i++) out[off + i] = weight[i] * (x[off + i] * inv);
+        }
+    }
+
+    /**
+     * LayerNorm over each head's {@code headDim} values with a per-head weight and bias [heads, headDim]; statistics
+     * per head, as Chameleon's QK-norm does. {@code x} holds {@code rows} rows of {@code heads · headDim}.
+     */
+    public static void headLayerNorm(float[] x, int rows, int heads, int headDim, float[] weight, float[] bias, float eps) {
+        for (int r = 0; r < rows; r++) {
+            for (int h = 0; h < heads; h++) {
+                int off = (r * heads + h) * headDim;
+                float mean = 0f;
+                for (int i = 0; i < headDim; i++) mean += x[off + i];
+                mean /= headDim;
+                float var = 0f;
+                for (int i = 0; i < headDim; i++) {
+                    float c = x[off + i] - mean;
+                    var += c * c;
+                }
+                var /= headDim;
+                float inv = (float) (1.0 / Math.sqrt(var + eps));
+                int w = h * headDim;
+                for (int i = 0; i < headDim; i++) x[off + i] = (x[off + i] - mean) * inv * weight[w + i] + bias[w + i];
+            }
+        }
+    }
+
+    /** Rotate-half RoPE on one row of {@code heads} heads at one position; cos/sin hold [headDim/2] for it. */
+    public static void ropeRotateHalf(float[] x, int off, int heads, int headDim, float[] cos, float[] sin, int csOff) {
+        int half = headDim / 2;
+        for (int h = 0; h < heads; h++) {
+            int base = off + h * headDim;
+            for (int i = 0; i < half; i++) {
+                float x1 = x[base + i], x2 = x[base + i + half];
+                float c = cos[csOff + i], s = sin[csOff + i];
+                x[base + i] = x1 * c - x2 * s;
+                x[base + i + half] = x2 * c + x1 * s;
+            }
+        }
+    }
+
+    /** gate ← silu(gate) · up, element-wise (SwiGLU). */
+    public static void swiglu(float[] gate, float[] up, int n) {
+        for (int i = 0; i < n; i++) {
+            float g = gate[i];
+            gate[i] = g / (1f + (float) Math.exp(-g)) * up[i];
+        }
+    }
+
+    /** In-place softmax of x[off, off+n). */
+    public static void softmax(float[] x, int off, int n) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) max = Math.max(max, x[off + i]);
+        float sum = 0f;
+        for (int i = 0; i < n; i++) {
+            float e = (float) Math.exp(x[off + i] - max);
+            x[off + i] = e;
+            sum += e;
+        }
+        float inv = 1f / sum;
+        for (int i = 0; i < n; i++) x[off + i] *= inv;
+    }
+
+    /** y[i] += x[i] for i < n. */
+    public static void add(float[] y, float[] x, int n) {
+        int i = 0;
+        for (int upper = F.loopBound(n); i < upper; i += F.length()) {
+            FloatVector.fromArray(F, y, i).add(FloatVector.fromArray(F, x, i)).intoArray(y, i);
+        }
+        for (; i < n; i++) y[i] += x[i];
+    }
+}

@@ -1,0 +1,28 @@
+package dev.cm3leon.engine.cpu;
+
+/**
+ * cos/sin of RoPE angles [positions, headDim/2], computed in float32 as HF does: inv_freq = 1 / θ^(2i/d), angle =
+ * position · inv_freq.
+ */
+final class RopeTable {
+    final float[] cos, sin;
+    final int half;
+
+    RopeTable(int positions, int headDim, double theta) {
+        half = headDim / 2;
+        cos = new float[positions * half];
+        sin = new float[positions * half];
+        float[] invFreq = new float[half];
+        for (int i = 0; i < half; i++) {
+            float exponent = (float) (2 * i) / headDim;
+            invFreq[i] = (float) (1.0 / (float) Math.pow(theta, exponent));
+        }
+        for (int p = 0; p < positions; p++) {
+            for (int i = 0; i < half; i++) {
+                float angle = (float) p * invFreq[i];
+                cos[p * half + i] = (float) Math.cos(angle);
+                sin[p * half + i] = (float) Math.sin(angle);
+            }
+        }
+    }
+}
