@@ -85,6 +85,8 @@ public final class Cm3Leon implements AutoCloseable {
 
     /** Logits for every position of {@code tokens} [T, V], image tokens suppressed, as HF's forward returns them. */
     public float[] logits(int[] tokens) {
+        if (tokens.length == 0) throw new Cm3LeonException("the token sequence is empty");
+        checkTokens(tokens);
         checkContext(tokens.length);
         try (KvCache cache = engine.newCache(tokens.length)) {
             float[] out = engine.forward(List.of(new StreamStep(cache, tokens, StreamStep.Logits.ALL)))[0];
@@ -105,6 +107,7 @@ public final class Cm3Leon implements AutoCloseable {
     public int[] generateGreedy(int[] prompt, int maxNewTokens, java.util.function.Consumer<float[]> stepLogits) {
         if (prompt.length == 0) throw new Cm3LeonException("the prompt is empty");
         if (maxNewTokens < 0) throw new Cm3LeonException("maxNewTokens must be ≥ 0, got " + maxNewTokens);
+        checkTokens(prompt);
         checkContext(prompt.length + maxNewTokens);
         int[] out = new int[maxNewTokens];
         int produced = 0;
@@ -121,6 +124,16 @@ public final class Cm3Leon implements AutoCloseable {
             }
         }
         return Arrays.copyOf(out, produced);
+    }
+
+    /** Token ids must index the vocabulary; says which position holds the first bad one. */
+    public void checkTokens(int[] tokens) {
+        for (int i = 0; i < tokens.length; i++) {
+            if (tokens[i] < 0 || tokens[i] >= config.vocabSize()) {
+                throw new Cm3LeonException("token id " + tokens[i] + " at position " + i
+                        + " is outside the vocabulary of " + config.vocabSize());
+            }
+        }
     }
 
     private void checkContext(int length) {

@@ -27,6 +27,10 @@ public final class Main implements Runnable {
             if (Boolean.getBoolean("cm3leon.debug")) ex.printStackTrace(cmd.getErr());
             return 2;
         });
+        cl.setParameterExceptionHandler((ex, args) -> {
+            ex.getCommandLine().getErr().println("cm3leon: " + ex.getMessage() + " (see --help)");
+            return 2;
+        });
         return cl;
     }
 }
