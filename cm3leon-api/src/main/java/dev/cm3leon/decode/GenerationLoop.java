@@ -23,7 +23,17 @@ public final class GenerationLoop {
 
     /** What one sequence decodes: its streams' prompts (stream 0 conditional), chain, modality and limits. */
     public record Sequence(int[][] streamPrompts, SamplerChain chain, ModalityState modality, SplittableRandom random,
-                           int maxNewTokens, int stopToken) {
+                           int maxNewTokens, int[] stopTokens) {
+        public Sequence(int[][] streamPrompts, SamplerChain chain, ModalityState modality, SplittableRandom random,
+                        int maxNewTokens, int stopToken) {
+            this(streamPrompts, chain, modality, random, maxNewTokens, new int[]{stopToken});
+        }
+
+        boolean stopsAt(int token) {
+            for (int t : stopTokens) if (t == token) return true;
+            return false;
+        }
+
         public Sequence {
             if (streamPrompts.length == 0) throw new IllegalArgumentException("a sequence needs at least one stream");
             for (int[] p : streamPrompts) {
@@ -88,7 +98,7 @@ public final class GenerationLoop {
                     seq.chain().accept(token);
                     if (listener != null) listener.onToken(s, token, seq.modality());
                     boolean stop = count[s] >= seq.maxNewTokens() || seq.modality().finished()
-                            || (token == seq.stopToken() && !seq.modality().inImage());
+                            || (seq.stopsAt(token) && !seq.modality().inImage());
                     if (stop) {
                         done[s] = true;
                         for (KvCache c : caches[s]) c.close();
