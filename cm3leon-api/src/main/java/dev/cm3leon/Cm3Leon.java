@@ -16,6 +16,10 @@ import org.slf4j.LoggerFactory;
 
 import dev.cm3leon.checkpoint.VocabularyMap;
 import dev.cm3leon.decode.DecodingOptions;
+import dev.cm3leon.decode.GenerationControl;
+import dev.cm3leon.decode.GenerationLoop;
+import dev.cm3leon.decode.ModalityState;
+import dev.cm3leon.checkpoint.VqConfig;
 import dev.cm3leon.tokenizer.TextTokenizer;
 
 import java.awt.image.BufferedImage;
@@ -246,6 +250,37 @@ public final class Cm3Leon implements AutoCloseable {
                         + " is outside the vocabulary of " + config.vocabSize());
             }
         }
+    }
+
+    /**
+     * Guided greedy decoding on token ids, for parity checks with other runtimes: 2-stream CFG ({@code l = u + s·(c − u)}
+     * on raw logits) when {@code unconditional} is given. In image mode the prompt must end with begin-of-image and
+     * the result is the grid's image tokens followed by the forced end-of-image.
+     */
+    public int[] generateGuidedGreedy(int[] prompt, int[] unconditional, double cfgScale, ModalityState.Output mode,
+                                      int maxNewTokens) {
+        checkTokens(prompt);
+        if (unconditional != null) checkTokens(unconditional);
+        VocabularyMap v = format.vocabulary();
+        boolean image = mode == ModalityState.Output.IMAGE;
+        int tokensPerImage = config.vq().map(VqConfig::tokensPerImage).orElse(0);
+        if (image) {
+            if (tokensPerImage == 0 || v.imageTokenCount() == 0) {
+                throw new InvalidRequestException("image mode needs a checkpoint with image tokens and a vq_config");
+            }
+            if (prompt.length == 0 || prompt[prompt.length - 1] != v.beginOfImage()) {
+                throw new InvalidRequestException("image mode needs a prompt that ends with begin-of-image (id " + v.beginOfImage() + ")");
+            }
+            maxNewTokens = tokensPerImage + 1;
+        }
+        DecodingOptions o = new DecodingOptions().greedy(true).guideText(true);
+        if (unconditional != null) o.guidance(cfgScale, DecodingOptions.Unconditional.BARE_BEGIN_OF_IMAGE);
+        int[][] streams = unconditional == null ? new int[][]{prompt} : new int[][]{prompt, unconditional};
+        for (int[] st : streams) checkContext(st.length + maxNewTokens);
+        var seq = new GenerationLoop.Sequence(streams, o.chainFor(0, streams.length - 1),
+                new ModalityState(v, config.vocabSize(), tokensPerImage, mode, image), new java.util.SplittableRandom(0),
+                maxNewTokens, config.eosId());
+        return new GenerationLoop(engine).run(List.of(seq), GenerationControl.none(), null).tokens()[0];
     }
 
     private void checkContext(int length) {

@@ -1,11 +1,7 @@
 package dev.cm3leon;
 
-import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 
 /**
@@ -19,28 +15,6 @@ public record GeneratedImage(BufferedImage image, int[] codes, int[] tokens, dou
 
     /** Writes the image as PNG, through a temporary file so a failure leaves no half-written file. */
     public Path writePng(Path target) {
-        return writePng(image, target);
-    }
-
-    static Path writePng(BufferedImage image, Path target) {
-        Path dir = target.toAbsolutePath().getParent();
-        Path tmp = null;
-        try {
-            Files.createDirectories(dir);
-            tmp = Files.createTempFile(dir, "." + target.getFileName(), ".tmp");
-            if (!ImageIO.write(image, "png", tmp.toFile())) throw new IOException("no PNG writer available");
-            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            return target;
-        } catch (IOException e) {
-            throw new Cm3LeonException("cannot write " + target + ": " + e.getMessage(), e);
-        } finally {
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) {
-                    // hidden temporary file next to the target; nothing else to do
-                }
-            }
-        }
+        return ImageFiles.writePng(image, target);
     }
 }
