@@ -159,8 +159,13 @@ final class FixtureModels {
     }
 
     static Loaded load() {
+        return load(Fixtures.path("chameleon/model").resolve("config.json"));
+    }
+
+    /** With a config of one's own (e.g. one that names sentinel tokens). */
+    static Loaded load(Path configJson) {
         Path folder = Fixtures.path("chameleon/model");
-        ModelConfig config = ModelConfig.read(folder.resolve("config.json"));
+        ModelConfig config = ModelConfig.read(configJson);
         SafetensorsCheckpoint ck = SafetensorsCheckpoint.open(folder);
         CountingEngine engine = new CountingEngine(new CpuEngine(DecoderWeights.from(ck, config)));
         TextTokenizer tok = TextTokenizer.fromJson(tokenizerJson().getBytes(StandardCharsets.UTF_8), "test tokenizer.json");
