@@ -15,7 +15,7 @@ import java.nio.ByteOrder;
 /** bf16 weights, widened to f32 by a 16-bit shift: the upper half of an f32 is a bf16. */
 public final class Bf16Matrix extends MatrixWeights {
     private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
-    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     private static final ValueLayout.OfShort LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     Bf16Matrix(String name, int rows, int cols, MemorySegment data) {
@@ -27,14 +27,94 @@ public final class Bf16Matrix extends MatrixWeights {
         return DType.BF16;
     }
 
-    @Override
-    FloatVector load(long index) {
+    /** {@code L} elements from element {@code index}, widened. */
+    private FloatVector load(long index) {
         ShortVector s = ShortVector.fromMemorySegment(S, data, index * 2, ByteOrder.LITTLE_ENDIAN);
         return ((IntVector) s.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
     }
 
-    @Override
-    float get(long index) {
+    private float get(long index) {
         return Float.intBitsToFloat((data.get(LE, index * 2) & 0xFFFF) << 16);
+    }
+
+    @Override
+    void widen(int r, int k0, int len, float[] dst, int off) {
+        long base = (long) r * cols + k0;
+        int k = 0;
+        for (int upper = F.loopBound(len); k < upper; k += L) load(base + k).intoArray(dst, off + k);
+        for (; k < len; k++) dst[off + k] = get(base + k);
+    }
+
+    @Override
+    void dots(int r, float[] x, int t, int m, float[] out, float[] scratch) {
+        long base = (long) r * cols;
+        int x0 = t * cols;
+        if (m == 1) {
+            out[t * rows + r] = dot1(base, x, x0);
+        } else if (m == 2) {
+            dot2(base, x, x0, out, t * rows + r);
+        } else {
+            // Three inputs run as four with the last repeated: one more FMA per weight vector, no fourth loop.
+            int x1 = x0 + cols, x2 = x1 + cols, x3 = m == 4 ? x2 + cols : x2;
+            dot4(base, x, x0, x1, x2, x3, out, t * rows + r, m);
+        }
+    }
+
+    /** Two accumulator chains hide the FMA latency. */
+    private float dot1(long base, float[] x, int x0) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
+        int k = 0;
+        for (int upper = cols - cols % (2 * L); k < upper; k += 2 * L) {
+            a0 = load(base + k).fma(FloatVector.fromArray(F, x, x0 + k), a0);
+            a1 = load(base + k + L).fma(FloatVector.fromArray(F, x, x0 + k + L), a1);
+        }
+        for (int upper = F.loopBound(cols); k < upper; k += L) a0 = load(base + k).fma(FloatVector.fromArray(F, x, x0 + k), a0);
+        float s = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        for (; k < cols; k++) s += get(base + k) * x[x0 + k];
+        return s;
+    }
+
+    private void dot2(long base, float[] x, int x0, float[] out, int o) {
+        int x1 = x0 + cols;
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
+        int k = 0;
+        for (int upper = F.loopBound(cols); k < upper; k += L) {
+            FloatVector w = load(base + k);
+            a0 = w.fma(FloatVector.fromArray(F, x, x0 + k), a0);
+            a1 = w.fma(FloatVector.fromArray(F, x, x1 + k), a1);
+        }
+        float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
+        for (; k < cols; k++) {
+            float w = get(base + k);
+            s0 += w * x[x0 + k];
+            s1 += w * x[x1 + k];
+        }
+        out[o] = s0;
+        out[o + rows] = s1;
+    }
+
+    private void dot4(long base, float[] x, int x0, int x1, int x2, int x3, float[] out, int o, int m) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        int k = 0;
+        for (int upper = F.loopBound(cols); k < upper; k += L) {
+            FloatVector w = load(base + k);
+            a0 = w.fma(FloatVector.fromArray(F, x, x0 + k), a0);
+            a1 = w.fma(FloatVector.fromArray(F, x, x1 + k), a1);
+            a2 = w.fma(FloatVector.fromArray(F, x, x2 + k), a2);
+            a3 = w.fma(FloatVector.fromArray(F, x, x3 + k), a3);
+        }
+        float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
+        float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
+        for (; k < cols; k++) {
+            float w = get(base + k);
+            s0 += w * x[x0 + k];
+            s1 += w * x[x1 + k];
+            s2 += w * x[x2 + k];
+            s3 += w * x[x3 + k];
+        }
+        out[o] = s0;
+        out[o + rows] = s1;
+        out[o + 2 * rows] = s2;
+        if (m == 4) out[o + 3 * rows] = s3;
     }
 }

@@ -1,0 +1,122 @@
+package dev.cm3leon.engine.cpu;
+
+import dev.cm3leon.checkpoint.DType;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * GGUF Q8_0 weights: each row is blocks of 34 bytes, an f16 scale d then 32 signed bytes q; value = d · q. The dot
+ * product sums q · x per block in f32 lanes and applies d once per block.
+ */
+public final class Q8Matrix extends MatrixWeights {
+    private static final int BLOCK = 32, BLOCK_BYTES = 34;
+    /** Bytes per load: as many as a float vector has lanes, but at least the smallest byte vector (8). */
+    private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, L * 8)));
+    private static final int STEP = B.length(), PARTS = STEP / L;
+    private static final ValueLayout.OfShort F16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private final long rowBytes;
+
+    Q8Matrix(String name, int rows, int cols, MemorySegment data) {
+        super(name, rows, cols, data);
+        if (cols % BLOCK != 0) throw new IllegalArgumentException("'" + name + "': " + cols + " columns are not whole Q8_0 blocks");
+        this.rowBytes = (long) cols / BLOCK * BLOCK_BYTES;
+    }
+
+    @Override
+    public DType dtype() {
+        return DType.Q8_0;
+    }
+
+    private float scale(long p) {
+        return Float.float16ToFloat(data.get(F16, p));
+    }
+
+    private ByteVector quants(long p) {
+        return ByteVector.fromMemorySegment(B, data, p, ByteOrder.LITTLE_ENDIAN);
+    }
+
+    @Override
+    void widen(int r, int k0, int len, float[] dst, int off) {
+        long p = r * rowBytes + (long) (k0 / BLOCK) * BLOCK_BYTES;
+        for (int k = 0; k < len; k += BLOCK, p += BLOCK_BYTES) {
+            FloatVector d = FloatVector.broadcast(F, scale(p));
+            for (int j = 0; j < BLOCK; j += STEP) {
+                ByteVector q = quants(p + 2 + j);
+                for (int part = 0; part < PARTS; part++) {
+                    ((FloatVector) q.convertShape(VectorOperators.B2F, F, part)).mul(d).intoArray(dst, off + k + j + part * L);
+                }
+            }
+        }
+    }
+
+    @Override
+    void dots(int r, float[] x, int t, int m, float[] out, float[] scratch) {
+        int x0 = t * cols;
+        if (m == 1) {
+            out[t * rows + r] = dot1(r * rowBytes, x, x0);
+        } else {
+            int x1 = x0 + cols, x2 = m > 2 ? x1 + cols : x1, x3 = m > 3 ? x2 + cols : x2;
+            dot4(r * rowBytes, x, x0, x1, x2, x3, out, t * rows + r, m);
+        }
+    }
+
+    /** Σ_j q_j · x_j of one block, as lanes. */
+    private FloatVector block(long p, float[] x, int xo) {
+        FloatVector s = FloatVector.zero(F);
+        for (int j = 0; j < BLOCK; j += STEP) {
+            ByteVector q = quants(p + 2 + j);
+            for (int part = 0; part < PARTS; part++) {
+                s = ((FloatVector) q.convertShape(VectorOperators.B2F, F, part)).fma(FloatVector.fromArray(F, x, xo + j + part * L), s);
+            }
+        }
+        return s;
+    }
+
+    /** Two chains over alternate blocks hide the latency of the per-block scale FMA. */
+    private float dot1(long p, float[] x, int x0) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
+        int blocks = cols / BLOCK, b = 0;
+        for (; b + 1 < blocks; b += 2, p += 2 * BLOCK_BYTES) {
+            a0 = block(p, x, x0 + b * BLOCK).fma(FloatVector.broadcast(F, scale(p)), a0);
+            a1 = block(p + BLOCK_BYTES, x, x0 + (b + 1) * BLOCK).fma(FloatVector.broadcast(F, scale(p + BLOCK_BYTES)), a1);
+        }
+        if (b < blocks) a0 = block(p, x, x0 + b * BLOCK).fma(FloatVector.broadcast(F, scale(p)), a0);
+        return a0.add(a1).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Up to four inputs per pass; missing ones repeat the last (their sums are not stored). */
+    private void dot4(long p, float[] x, int x0, int x1, int x2, int x3, float[] out, int o, int m) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        for (int k = 0; k < cols; k += BLOCK, p += BLOCK_BYTES) {
+            FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F), s2 = FloatVector.zero(F), s3 = FloatVector.zero(F);
+            for (int j = 0; j < BLOCK; j += STEP) {
+                ByteVector q = quants(p + 2 + j);
+                for (int part = 0; part < PARTS; part++) {
+                    FloatVector w = (FloatVector) q.convertShape(VectorOperators.B2F, F, part);
+                    int e = k + j + part * L;
+                    s0 = w.fma(FloatVector.fromArray(F, x, x0 + e), s0);
+                    s1 = w.fma(FloatVector.fromArray(F, x, x1 + e), s1);
+                    s2 = w.fma(FloatVector.fromArray(F, x, x2 + e), s2);
+                    s3 = w.fma(FloatVector.fromArray(F, x, x3 + e), s3);
+                }
+            }
+            FloatVector d = FloatVector.broadcast(F, scale(p));
+            a0 = s0.fma(d, a0);
+            a1 = s1.fma(d, a1);
+            a2 = s2.fma(d, a2);
+            a3 = s3.fma(d, a3);
+        }
+        out[o] = a0.reduceLanes(VectorOperators.ADD);
+        if (m > 1) out[o + rows] = a1.reduceLanes(VectorOperators.ADD);
+        if (m > 2) out[o + 2 * rows] = a2.reduceLanes(VectorOperators.ADD);
+        if (m > 3) out[o + 3 * rows] = a3.reduceLanes(VectorOperators.ADD);
+    }
+}
