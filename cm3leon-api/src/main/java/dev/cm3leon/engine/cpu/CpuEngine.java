@@ -60,7 +60,9 @@ public final class CpuEngine implements Engine {
         Map<Tensor, MatrixWeights> made = new IdentityHashMap<>();   // tied embeddings are quantized once
         java.util.function.Function<Tensor, MatrixWeights> matrix = t -> made.computeIfAbsent(t, x -> open(x, quantization));
         try {
-            this.embed = matrix.apply(w.embedTokens());
+            // The embedding table is gathered a row per token, never streamed: quantizing it would save no
+            // bandwidth and cost accuracy, and rows that are never used need not become resident.
+            this.embed = MatrixWeights.of(w.embedTokens());
             this.lmHead = matrix.apply(w.lmHead());
             this.finalNorm = w.norm().toFloatArray();
             this.layers = w.layers().stream().map(l -> new Layer(
