@@ -129,7 +129,8 @@ public abstract sealed class MatrixWeights permits F32Matrix, Bf16Matrix, F16Mat
         if (n >= BLOCKED_MIN_ROWS) {
             BlockedMatmul.multiply(this, x, n, out);
         } else {
-            Parallel.forRange(rows, grain(cols, n), (r0, r1) -> rowRange(r0, r1, x, n, out));
+            float[] xp = prepareInput(x, n);
+            Parallel.forRange(rows, grain(cols, n), (r0, r1) -> rowRange(r0, r1, xp, n, out));
         }
     }
 
@@ -143,16 +144,19 @@ public abstract sealed class MatrixWeights permits F32Matrix, Bf16Matrix, F16Mat
             return;
         }
         int total = 0;
+        float[][] inputs = new float[ws.length][];
         for (int i = 0; i < ws.length; i++) {
             if (ws[i].cols != ws[0].cols) throw new IllegalArgumentException("'" + ws[i].name + "' differs in width");
             ws[i].checkSizes(x, n, outs[i]);
             total += ws[i].rows;
+            // Matrices of one storage type share their input layout.
+            inputs[i] = i > 0 && ws[i].getClass() == ws[i - 1].getClass() ? inputs[i - 1] : ws[i].prepareInput(x, n);
         }
         Parallel.forRange(total, grain(ws[0].cols, n), (from, to) -> {
             int start = 0;
             for (int i = 0; i < ws.length && start < to; start += ws[i].rows, i++) {
                 int a = Math.max(from, start) - start, b = Math.min(to, start + ws[i].rows) - start;
-                if (a < b) ws[i].rowRange(a, b, x, n, outs[i]);
+                if (a < b) ws[i].rowRange(a, b, inputs[i], n, outs[i]);
             }
         });
     }
@@ -168,7 +172,15 @@ public abstract sealed class MatrixWeights permits F32Matrix, Bf16Matrix, F16Mat
         }
     }
 
-    /** Single-threaded product for rows {@code [r0, r1)}. */
+    /**
+     * The inputs x [n, cols] in the layout this type's {@link #dots} reads (a permuted copy, or x itself), prepared
+     * once per product rather than per row.
+     */
+    float[] prepareInput(float[] x, int n) {
+        return x;
+    }
+
+    /** Single-threaded product for rows {@code [r0, r1)} of inputs laid out by {@link #prepareInput}. */
     void rowRange(int r0, int r1, float[] x, int n, float[] out) {
         float[] scratch = new float[Math.min(cols, CHUNK)];
         for (int r = r0; r < r1; r++) {

@@ -24,7 +24,7 @@ public final class Roofline {
 
     /** Mean, standard deviation and best of repeated measurements. */
     public record Measurement(double mean, double stddev, double best) {
-        static Measurement of(double[] samples) {
+        public static Measurement of(double[] samples) {
             double mean = Arrays.stream(samples).average().orElse(Double.NaN);
             double var = Arrays.stream(samples).map(s -> (s - mean) * (s - mean)).sum() / Math.max(1, samples.length - 1);
             return new Measurement(mean, Math.sqrt(var), Arrays.stream(samples).max().orElse(Double.NaN));
