@@ -120,7 +120,7 @@ final class BenchCommand implements Callable<Integer> {
                 double[] tps = new double[repetitions];
                 for (int i = 0; i < repetitions; i++) tps[i] = tokens / seconds(runPrompt(engine, tokens));
                 Roofline.Measurement m = Roofline.Measurement.of(tps);
-                double gflops = promptFlops(c, tokens) / (tokens / m.mean()) / 1e9;
+                double gflops = engine.promptFlops(tokens) / (tokens / m.mean()) / 1e9;
                 rows.add(new String[]{label, dtype, str(Parallel.threads()), "1", "pp" + tokens, pm(m), fmt("%.1f", 1e3 * tokens / m.mean()),
                         fmt("%.1f GFLOP/s", gflops), fmt("FMA %.1f GFLOP/s", fma.best()), fmt("%.0f %%", 100 * gflops / fma.best())});
                 printRow(header, rows);
@@ -221,16 +221,6 @@ final class BenchCommand implements Callable<Integer> {
         } finally {
             caches.forEach(KvCache::close);
         }
-    }
-
-    /** FLOPs of a prompt whose last position's logits are wanted: the last layer does only keys and values for the rest. */
-    static double promptFlops(ModelConfig c, int t) {
-        double d = c.hiddenSize(), kv = c.kvDim(), q = c.qDim(), ff = c.intermediateSize();
-        double full = 2 * (d * q + 2 * d * kv + q * d + 3 * d * ff);                    // one token through one layer
-        double kvOnly = 2 * (2 * d * kv);
-        double attention = 2.0 * 2 * c.numHeads() * c.headDim() * (t * (t + 1) / 2.0);   // q·k and p·v, causal
-        return (c.numLayers() - 1) * (t * full + attention) + (t - 1) * kvOnly + full + 2 * c.headDim() * c.numHeads() * t * 2
-                + 2 * d * c.vocabSize();
     }
 
     private static int argmax(float[] v) {

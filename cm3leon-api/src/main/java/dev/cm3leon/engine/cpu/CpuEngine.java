@@ -117,6 +117,18 @@ public final class CpuEngine implements Engine {
         return macs;
     }
 
+    /**
+     * FLOPs of one stream's prompt of {@code tokens} tokens whose last position's logits are wanted, as this engine
+     * computes it: the last layer does only keys and values for the other positions (an FMA is two FLOPs).
+     */
+    public double promptFlops(int tokens) {
+        double d = c.hiddenSize(), kv = c.kvDim(), q = c.qDim(), ff = c.intermediateSize(), t = tokens;
+        double token = 2 * (d * q + 2 * d * kv + q * d + 3 * d * ff);                     // one token, one layer
+        double attention = 2 * 2 * c.qDim() * (t * (t + 1) / 2);                        // q·k and p·v, causal
+        double lastLayer = (t - 1) * 2 * (2 * d * kv) + token + 2 * 2 * c.qDim() * t;
+        return (c.numLayers() - 1) * (t * token + attention) + lastLayer + 2 * d * c.vocabSize();
+    }
+
     /** The storage type of the layers' matrices (the first layer's query projection). */
     public DType weightType() {
         return layers.length == 0 ? lmHead.dtype() : layers[0].q().dtype();

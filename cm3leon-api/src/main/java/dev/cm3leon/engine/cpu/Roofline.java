@@ -59,6 +59,29 @@ public final class Roofline {
         }
     }
 
+    /** One parallel pass summing {@code buffer} with vector loads (the body the streaming-read probe times). */
+    public static float readPass(MemorySegment buffer) {
+        int chunks = Parallel.threads() * 4;
+        long chunk = buffer.byteSize() / chunks;
+        DoubleAdder sum = new DoubleAdder();
+        Parallel.forRange(chunks, 1, (c0, c1) -> sum.add(sum(buffer, c0 * chunk, c1 * chunk)));
+        return (float) sum.sum();
+    }
+
+    /** Every pool thread runs {@code iterations} rounds of twelve FMA chains (the body the FMA probe times). */
+    public static float fmaPass(long iterations) {
+        DoubleAdder sink = new DoubleAdder();
+        Parallel.forRange(Parallel.threads(), 1, (a, b) -> {
+            for (int t = a; t < b; t++) sink.add(fmaChains(iterations));
+        });
+        return (float) sink.sum();
+    }
+
+    /** FLOPs one round of {@link #fmaPass} does per thread. */
+    public static long flopsPerFmaRound() {
+        return 12L * F.length() * 2;
+    }
+
     private static float sum(MemorySegment s, long from, long to) {
         int step = F.vectorByteSize();
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
