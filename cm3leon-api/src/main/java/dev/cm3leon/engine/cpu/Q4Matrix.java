@@ -3,6 +3,7 @@ package dev.cm3leon.engine.cpu;
 import dev.cm3leon.checkpoint.DType;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -18,7 +19,8 @@ import java.nio.ByteOrder;
 public final class Q4Matrix extends MatrixWeights {
     private static final int BLOCK = 32, HALF = 16, BLOCK_BYTES = 18;
     /** Bytes per load: as many as a float vector has lanes (at most a half block), at least 8. */
-    private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.min(128, Math.max(64, L * 8))));
+    private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, L * 8)));
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     private static final int STEP = B.length(), PARTS = STEP / L;
     private static final ValueLayout.OfShort F16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
@@ -44,16 +46,17 @@ public final class Q4Matrix extends MatrixWeights {
         return ByteVector.fromMemorySegment(B, data, p, ByteOrder.LITTLE_ENDIAN);
     }
 
-    private static ByteVector low(ByteVector v) {
-        return v.and((byte) 0x0F).sub((byte) 8);
+    /** L quant bytes widened to int lanes; nibbles are then split with int ops, which x86 has (byte shifts it lacks). */
+    private IntVector quantLanes(long p, int part) {
+        return (IntVector) bytes(p).convertShape(VectorOperators.B2I, I, part);
     }
 
-    private static ByteVector high(ByteVector v) {
-        return v.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
+    private static FloatVector low(IntVector v) {
+        return (FloatVector) v.and(0x0F).sub(8).convert(VectorOperators.I2F, 0);
     }
 
-    private static FloatVector widened(ByteVector q, int part) {
-        return (FloatVector) q.convertShape(VectorOperators.B2F, F, part);
+    private static FloatVector high(IntVector v) {
+        return (FloatVector) v.lanewise(VectorOperators.ASHR, 4).and(0x0F).sub(8).convert(VectorOperators.I2F, 0);
     }
 
     @Override
@@ -62,10 +65,10 @@ public final class Q4Matrix extends MatrixWeights {
         for (int k = 0; k < len; k += BLOCK, p += BLOCK_BYTES) {
             FloatVector d = FloatVector.broadcast(F, scale(p));
             for (int h = 0; h < HALF; h += STEP) {
-                ByteVector v = bytes(p + 2 + h), lo = low(v), hi = high(v);
                 for (int part = 0; part < PARTS; part++) {
-                    widened(lo, part).mul(d).intoArray(dst, off + k + h + part * L);
-                    widened(hi, part).mul(d).intoArray(dst, off + k + HALF + h + part * L);
+                    IntVector v = quantLanes(p + 2 + h, part);
+                    low(v).mul(d).intoArray(dst, off + k + h + part * L);
+                    high(v).mul(d).intoArray(dst, off + k + HALF + h + part * L);
                 }
             }
         }
@@ -91,11 +94,11 @@ public final class Q4Matrix extends MatrixWeights {
         for (int k = 0; k < cols; k += BLOCK, p += BLOCK_BYTES) {
             FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F);
             for (int h = 0; h < HALF; h += STEP) {
-                ByteVector v = bytes(p + 2 + h), lo = low(v), hi = high(v);
                 for (int part = 0; part < PARTS; part++) {
+                    IntVector v = quantLanes(p + 2 + h, part);
                     int e = x0 + k + h + part * L;
-                    s0 = widened(lo, part).fma(FloatVector.fromArray(F, x, e), s0);
-                    s1 = widened(hi, part).fma(FloatVector.fromArray(F, x, e + HALF), s1);
+                    s0 = low(v).fma(FloatVector.fromArray(F, x, e), s0);
+                    s1 = high(v).fma(FloatVector.fromArray(F, x, e + HALF), s1);
                 }
             }
             FloatVector d = FloatVector.broadcast(F, scale(p));
@@ -111,16 +114,20 @@ public final class Q4Matrix extends MatrixWeights {
         for (int k = 0; k < cols; k += BLOCK, p += BLOCK_BYTES) {
             FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F), s2 = FloatVector.zero(F), s3 = FloatVector.zero(F);
             for (int h = 0; h < HALF; h += STEP) {
-                ByteVector v = bytes(p + 2 + h), lo = low(v), hi = high(v);
                 for (int part = 0; part < PARTS; part++) {
-                    for (int half = 0; half < 2; half++) {
-                        FloatVector w = widened(half == 0 ? lo : hi, part);
-                        int e = k + half * HALF + h + part * L;
-                        s0 = w.fma(FloatVector.fromArray(F, x, x0 + e), s0);
-                        s1 = w.fma(FloatVector.fromArray(F, x, x1 + e), s1);
-                        s2 = w.fma(FloatVector.fromArray(F, x, x2 + e), s2);
-                        s3 = w.fma(FloatVector.fromArray(F, x, x3 + e), s3);
-                    }
+                    IntVector v = quantLanes(p + 2 + h, part);
+                    FloatVector w = low(v);
+                    int e = k + h + part * L;
+                    s0 = w.fma(FloatVector.fromArray(F, x, x0 + e), s0);
+                    s1 = w.fma(FloatVector.fromArray(F, x, x1 + e), s1);
+                    s2 = w.fma(FloatVector.fromArray(F, x, x2 + e), s2);
+                    s3 = w.fma(FloatVector.fromArray(F, x, x3 + e), s3);
+                    w = high(v);
+                    e += HALF;
+                    s0 = w.fma(FloatVector.fromArray(F, x, x0 + e), s0);
+                    s1 = w.fma(FloatVector.fromArray(F, x, x1 + e), s1);
+                    s2 = w.fma(FloatVector.fromArray(F, x, x2 + e), s2);
+                    s3 = w.fma(FloatVector.fromArray(F, x, x3 + e), s3);
                 }
             }
             FloatVector d = FloatVector.broadcast(F, scale(p));
