@@ -52,7 +52,7 @@ public final class Bf16Matrix extends MatrixWeights {
      */
     @Override
     float[] prepareInput(float[] x, int n) {
-        float[] xp = x.clone();
+        float[] xp = java.util.Arrays.copyOf(x, n * cols);
         for (int t = 0; t < n; t++) {
             for (int c = t * cols, end = c + cols - cols % (2 * L); c < end; c += 2 * L) {
                 for (int j = 0; j < L; j++) {

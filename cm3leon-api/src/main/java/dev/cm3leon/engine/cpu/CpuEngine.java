@@ -30,6 +30,7 @@ public final class CpuEngine implements Engine {
     private final Layer[] layers;
     private final float[] finalNorm;
     private final RopeTable rope;
+    private final Workspace.Pool workspaces;
     /** Holds quantized copies of the weights; null when every matrix is a view of the checkpoint. */
     private final Arena arena;
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
@@ -78,6 +79,7 @@ public final class CpuEngine implements Engine {
             throw e;
         }
         this.rope = new RopeTable(c.maxPositions(), c.headDim(), c.ropeTheta());
+        this.workspaces = new Workspace.Pool(c.hiddenSize(), c.qDim(), c.kvDim(), c.intermediateSize());
     }
 
     private MatrixWeights open(Tensor t, DType quantization) {
@@ -158,19 +160,19 @@ public final class CpuEngine implements Engine {
     }
 
     float[][] forward(List<StreamStep> steps, ActivationProbe probe) {
-        int d = c.hiddenSize(), qDim = c.qDim(), kvDim = c.kvDim(), ff = c.intermediateSize();
         Batch b = Batch.of(this, steps);
-        int n = b.rows();
+        Workspace ws = workspaces.take(b.rows());
+        try {
+            return forward(steps, b, ws, probe);
+        } finally {
+            workspaces.give(ws);
+        }
+    }
 
-        float[] x = new float[n * d];          // residual stream [n, d]
-        float[] xn = new float[n * d];         // normed input [n, d]
-        float[] q = new float[n * qDim];       // [n, heads·headDim]
-        float[] k = new float[n * kvDim];      // [n, kvHeads·headDim]
-        float[] v = new float[n * kvDim];
-        float[] att = new float[n * qDim];     // attention output [n, heads·headDim]
-        float[] proj = new float[n * d];       // o_proj / down_proj output [n, d]
-        float[] gate = new float[n * ff];      // [n, ff]
-        float[] up = new float[n * ff];
+    private float[][] forward(List<StreamStep> steps, Batch b, Workspace ws, ActivationProbe probe) {
+        int d = c.hiddenSize(), qDim = c.qDim(), kvDim = c.kvDim(), ff = c.intermediateSize();
+        int n = b.rows();
+        float[] x = ws.x, xn = ws.xn, q = ws.q, k = ws.k, v = ws.v, att = ws.att, proj = ws.proj, gate = ws.gate, up = ws.up;
         for (int r = 0; r < n; r++) embed.copyRow(b.tokens[r], x, r * d);
         if (probe != null) probe.embeddings(x, n);
 
@@ -202,9 +204,7 @@ public final class CpuEngine implements Engine {
             for (int i = 0; i < m; i++) rotate(q, i * qDim, c.numHeads(), b.posOf[queryRows[i]]);
             for (int r = 0; r < n; r++) {
                 rotate(k, r * kvDim, c.numKvHeads(), b.posOf[r]);
-                CpuKvCache cache = b.caches[b.streamOf[r]];
-                System.arraycopy(k, r * kvDim, cache.keys(li), b.posOf[r] * kvDim, kvDim);
-                System.arraycopy(v, r * kvDim, cache.values(li), b.posOf[r] * kvDim, kvDim);
+                b.caches[b.streamOf[r]].put(li, b.posOf[r], k, r * kvDim, v, r * kvDim);
             }
             attention(li, q, att, queryRows, b);
             if (compact) {

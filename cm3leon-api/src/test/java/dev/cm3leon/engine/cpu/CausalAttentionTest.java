@@ -3,6 +3,9 @@ package dev.cm3leon.engine.cpu;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Random;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -20,7 +23,12 @@ class CausalAttentionTest {
         int kvOff = kvDim - hd;
         float scale = (float) (1 / Math.sqrt(hd));
         float[] out = new float[hd + 5];
-        CausalAttention.attend(q, 3, keys, values, kvOff, kvDim, ctx, hd, scale, out, 5, new float[CausalAttention.BLOCK]);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment k = arena.allocate(4L * keys.length, 64), v = arena.allocate(4L * values.length, 64);
+            MemorySegment.copy(keys, 0, k, ValueLayout.JAVA_FLOAT, 0, keys.length);
+            MemorySegment.copy(values, 0, v, ValueLayout.JAVA_FLOAT, 0, values.length);
+            CausalAttention.attend(q, 3, k, v, kvOff, kvDim, ctx, hd, scale, out, 5, new float[CausalAttention.BLOCK]);
+        }
 
         double[] s = new double[ctx];
         double max = Double.NEGATIVE_INFINITY, sum = 0;
