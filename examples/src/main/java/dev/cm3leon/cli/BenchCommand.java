@@ -125,7 +125,7 @@ final class BenchCommand implements Callable<Integer> {
                         fmt("%.1f GFLOP/s", gflops), fmt("FMA %.1f GFLOP/s", fma.best()), fmt("%.0f %%", 100 * gflops / fma.best())});
                 printRow(header, rows);
             }
-            long rssPeak = 0, kvPeak = 0;
+            Generation peak = null;
             Double oneStream = null;
             if (gen > 0) {
                 runGeneration(engine, 1, Math.min(gen, 16));   // compiles the decode path
@@ -135,10 +135,7 @@ final class BenchCommand implements Callable<Integer> {
                     for (int i = 0; i < repetitions; i++) {
                         Generation g = runGeneration(engine, s, gen);
                         steps[i] = gen / seconds(g.nanos);
-                        if (g.rss > rssPeak) {
-                            rssPeak = g.rss;
-                            kvPeak = g.kvBytes;
-                        }
+                        if (peak == null || g.rss > peak.rss) peak = g;
                     }
                     Roofline.Measurement m = Roofline.Measurement.of(steps);
                     double msPerStep = 1e3 / m.mean();
@@ -158,11 +155,13 @@ final class BenchCommand implements Callable<Integer> {
                 out.printf(Locale.ROOT, "start-up: open %.2f s (mapped, +%s resident), first token after pp%d (cold) at %.2f s%n",
                         seconds(openNanos), gib(rssOpen), Math.min(prompts.getFirst(), c.maxPositions() - 1), firstTokenSeconds);
             }
-            if (rssPeak > 0) {
+            if (peak != null && peak.rss > 0) {
                 long weights = engine.weightBytesPerStep();
-                long over = rssPeak - weights - kvPeak;
-                out.printf(Locale.ROOT, "memory at the peak of tg: VmRSS %s = weights %s + KV cache %s + other %s (%.1f %% over weights + KV)%n",
-                        gib(rssPeak), gib(weights), gib(kvPeak), gib(over), 100.0 * over / (weights + kvPeak));
+                long over = peak.rss - weights - peak.kvBytes;
+                out.printf(Locale.ROOT, "memory at the peak of tg: VmRSS %s = weights %s + KV cache %s + other %s (%.1f %% over weights + KV);"
+                                + " mapped files %s, anonymous %s (heap, KV cache, JIT code)%n",
+                        gib(peak.rss), gib(weights), gib(peak.kvBytes), gib(over), 100.0 * over / (weights + peak.kvBytes),
+                        gib(peak.file), gib(peak.anon));
             }
         }
     }
@@ -194,7 +193,7 @@ final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    private record Generation(long nanos, long rss, long kvBytes) {
+    private record Generation(long nanos, long rss, long anon, long file, long kvBytes) {
     }
 
     /** {@code streams} streams, each from a one-token prompt, decoded greedily together for {@code steps} steps. */
@@ -217,7 +216,7 @@ final class BenchCommand implements Callable<Integer> {
             }
             long nanos = System.nanoTime() - t0;
             long kv = 2L * streams * c.numLayers() * (steps + 1) * c.kvDim() * Float.BYTES;
-            return new Generation(nanos, MemoryStatus.rssBytes(), kv);
+            return new Generation(nanos, MemoryStatus.rssBytes(), MemoryStatus.anonBytes(), MemoryStatus.fileBytes(), kv);
         } finally {
             caches.forEach(KvCache::close);
         }

@@ -11,9 +11,23 @@ final class MemoryStatus {
 
     /** Resident set size (VmRSS): heap, native memory and the pages of mapped files that are in memory. */
     static long rssBytes() {
+        return status("VmRSS:");
+    }
+
+    /** Resident pages of mapped files (the weights, the JDK's own files). */
+    static long fileBytes() {
+        return status("RssFile:");
+    }
+
+    /** Resident anonymous memory: the Java heap, the KV caches, JIT code, thread stacks. */
+    static long anonBytes() {
+        return status("RssAnon:");
+    }
+
+    private static long status(String field) {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                if (line.startsWith(field)) return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
             }
         } catch (IOException | NumberFormatException e) {
             return 0;
