@@ -147,7 +147,10 @@ final class TokenizerJsonReader {
     private static Map<String, Integer> vocab(JsonNode vocab) {
         Map<String, Integer> out = HashMap.newHashMap(vocab.size());
         vocab.properties().forEach(entry -> {
-            int id = nonNegativeInt(entry.getValue(), "model.vocab['" + entry.getKey() + "']");
+            JsonNode value = entry.getValue();
+            // The path is only built for a bad entry: vocabularies have hundreds of thousands of them.
+            int id = value.isInt() && value.intValue() >= 0 ? value.intValue()
+                    : nonNegativeInt(value, "model.vocab['" + entry.getKey() + "']");
             if (id >= MAX_ID) {
                 throw new IllegalArgumentException("model.vocab['" + entry.getKey() + "'] has id " + id
                         + ", beyond the supported " + MAX_ID);
