@@ -126,7 +126,7 @@ final class ComponentReader {
         if (pattern.has("Regex")) {
             String regex = string(pattern, "Regex", patternPath);
             try {
-                return TextPattern.Regex.ofOniguruma(regex);
+                return TextPattern.ofRegex(regex);
             } catch (PatternSyntaxException e) {
                 throw new IllegalArgumentException(patternPath + ".Regex is not a regex this library can compile: "
                         + e.getDescription() + " near index " + e.getIndex() + " of " + regex, e);
