@@ -14,11 +14,23 @@ import dev.cm3leon.engine.StreamStep;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.cm3leon.checkpoint.VocabularyMap;
+import dev.cm3leon.decode.DecodingOptions;
+import dev.cm3leon.decode.GenerationControl;
+import dev.cm3leon.decode.GenerationLoop;
+import dev.cm3leon.decode.ModalityState;
+import dev.cm3leon.checkpoint.VqConfig;
+import dev.cm3leon.tokenizer.TextTokenizer;
+
+import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 /**
  * A loaded CM3Leon-family checkpoint (HF Chameleon format): weights memory-mapped in their stored dtype, an engine
@@ -32,13 +44,21 @@ public final class Cm3Leon implements AutoCloseable {
     private final SafetensorsCheckpoint checkpoint;
     private final Engine engine;
     private final Optional<ImageTokenSuppression> suppression;
+    private final SequenceFormat format;
+    private final Optional<TextTokenizer> tokenizer;
+    private volatile ExecutorService executor;
 
-    private Cm3Leon(Path folder, ModelConfig config, SafetensorsCheckpoint checkpoint, Engine engine) {
+    private Cm3Leon(Path folder, ModelConfig config, SafetensorsCheckpoint checkpoint, Engine engine,
+                    Optional<TextTokenizer> tokenizer, Optional<ImageCodec> codec) {
         this.folder = folder;
         this.config = config;
         this.checkpoint = checkpoint;
         this.engine = engine;
+        this.tokenizer = tokenizer;
         this.suppression = config.vocabulary().filter(v -> v.imageTokenCount() > 0).map(ImageTokenSuppression::new);
+        VocabularyMap vocabulary = config.vocabulary().orElseGet(() -> VocabularyMap.of(Map.of(), config.vocabSize(), folder));
+        this.format = new SequenceFormat(vocabulary, tokenizer, codec, config.bosId(),
+                TaskTemplates.forCheckpoint(folder, config.modelType()));
     }
 
     public static Cm3Leon load(Path folder) {
@@ -51,15 +71,25 @@ public final class Cm3Leon implements AutoCloseable {
         SafetensorsCheckpoint checkpoint = SafetensorsCheckpoint.open(folder);
         try {
             DecoderWeights weights = DecoderWeights.from(checkpoint, config);
+            Path tokenizerFile = folder.resolve("tokenizer.json");
+            Optional<TextTokenizer> tokenizer = Files.isRegularFile(tokenizerFile)
+                    ? Optional.of(TextTokenizer.load(tokenizerFile)) : Optional.empty();
+            Optional<ImageCodec> codec = ImageCodecs.open(folder, checkpoint, config);
             Backend backend = Backends.select(options);
             Engine engine = backend.open(weights, options);
             LOG.debug("loaded {}: {} layers, hidden {}, vocab {}, {} backend", folder, config.numLayers(),
                     config.hiddenSize(), config.vocabSize(), engine.backendName());
-            return new Cm3Leon(folder, config, checkpoint, engine);
+            return new Cm3Leon(folder, config, checkpoint, engine, tokenizer, codec);
         } catch (RuntimeException e) {
             checkpoint.close();
             throw e;
         }
+    }
+
+    /** Assembles a model from parts (tests and embedders that bring their own tokenizer or image codec). */
+    static Cm3Leon assemble(Path folder, ModelConfig config, SafetensorsCheckpoint checkpoint, Engine engine,
+                            Optional<TextTokenizer> tokenizer, Optional<ImageCodec> codec) {
+        return new Cm3Leon(folder, config, checkpoint, engine, tokenizer, codec);
     }
 
     public Path folder() {
@@ -76,6 +106,92 @@ public final class Cm3Leon implements AutoCloseable {
 
     public SafetensorsCheckpoint checkpoint() {
         return checkpoint;
+    }
+
+    /** The text tokenizer, when the folder has a {@code tokenizer.json}. */
+    public Optional<TextTokenizer> tokenizer() {
+        return tokenizer;
+    }
+
+    /** The image tokenizer, when the checkpoint has one. */
+    public Optional<ImageCodec> imageCodec() {
+        return format.hasImages() ? Optional.of(format.codec()) : Optional.empty();
+    }
+
+    /** How prompts become token ids for this checkpoint. */
+    public SequenceFormat format() {
+        return format;
+    }
+
+    // ---- requests -----------------------------------------------------------------------------------------------
+
+    private DecodingOptions imageDefaults() {
+        TaskTemplates t = format.templates();
+        return new DecodingOptions().temperature(t.defaultTemperature()).topP(t.defaultTopP()).guidance(t.defaultGuidance());
+    }
+
+    private static DecodingOptions greedyDefaults() {
+        return new DecodingOptions().greedy(true);
+    }
+
+    /** Draw an image from a text prompt. */
+    public TextToImageRequest textToImage(String prompt) {
+        if (prompt == null) throw new InvalidRequestException("the prompt is null");
+        return new TextToImageRequest(this, TaskTemplates.TEXT_TO_IMAGE, prompt, null, imageDefaults());
+    }
+
+    /** Caption an image; {@code .prompt(question)} asks a question about it instead. Greedy by default. */
+    public ImageToTextRequest imageToText(BufferedImage image) {
+        return new ImageToTextRequest(this, image, greedyDefaults());
+    }
+
+    public ImageToTextRequest caption(BufferedImage image) {
+        return imageToText(image);
+    }
+
+    public ImageToTextRequest vqa(BufferedImage image, String question) {
+        return imageToText(image).prompt(question);
+    }
+
+    /** Edit an image by an instruction; 3-stream guidance, image scale 1.5 and text scale 7.5 by default (the paper). */
+    public TextToImageRequest edit(BufferedImage image, String instruction) {
+        if (image == null) throw new InvalidRequestException("the image is null");
+        if (instruction == null || instruction.isBlank()) throw new InvalidRequestException("the instruction is empty");
+        return new TextToImageRequest(this, TaskTemplates.EDIT, instruction, image, imageDefaults().guidance(1.5, 7.5));
+    }
+
+    /** Generate an image that follows a control image's structure (CFG 3 by default). */
+    public TextToImageRequest structureGuided(BufferedImage control, String prompt) {
+        if (control == null) throw new InvalidRequestException("the control image is null");
+        return new TextToImageRequest(this, TaskTemplates.STRUCTURE, prompt, control, imageDefaults().guidance(3.0));
+    }
+
+    /** Fill the prompt's masks (text spans or image regions) with CM3 infilling. Greedy by default. */
+    public InfillRequest infill(Prompt prompt) {
+        return new InfillRequest(this, prompt, greedyDefaults());
+    }
+
+    /** Continue a mixed-modal prompt with interleaved text and images. */
+    public InterleavedRequest generate(Prompt prompt) {
+        return new InterleavedRequest(this, prompt, new DecodingOptions().topP(0.9));
+    }
+
+    /** Where asynchronous requests run: one daemon thread per running request. */
+    ExecutorService executor() {
+        ExecutorService e = executor;
+        if (e == null) {
+            synchronized (this) {
+                if (executor == null) {
+                    executor = Executors.newCachedThreadPool(r -> {
+                        Thread t = new Thread(r, "cm3leon-request");
+                        t.setDaemon(true);
+                        return t;
+                    });
+                }
+                e = executor;
+            }
+        }
+        return e;
     }
 
     /** Applies the reference's image-token suppression to {@code rows} rows of logits. */
@@ -136,6 +252,37 @@ public final class Cm3Leon implements AutoCloseable {
         }
     }
 
+    /**
+     * Guided greedy decoding on token ids, for parity checks with other runtimes: 2-stream CFG ({@code l = u + s·(c − u)}
+     * on raw logits) when {@code unconditional} is given. In image mode the prompt must end with begin-of-image and
+     * the result is the grid's image tokens followed by the forced end-of-image.
+     */
+    public int[] generateGuidedGreedy(int[] prompt, int[] unconditional, double cfgScale, ModalityState.Output mode,
+                                      int maxNewTokens) {
+        checkTokens(prompt);
+        if (unconditional != null) checkTokens(unconditional);
+        VocabularyMap v = format.vocabulary();
+        boolean image = mode == ModalityState.Output.IMAGE;
+        int tokensPerImage = config.vq().map(VqConfig::tokensPerImage).orElse(0);
+        if (image) {
+            if (tokensPerImage == 0 || v.imageTokenCount() == 0) {
+                throw new InvalidRequestException("image mode needs a checkpoint with image tokens and a vq_config");
+            }
+            if (prompt.length == 0 || prompt[prompt.length - 1] != v.beginOfImage()) {
+                throw new InvalidRequestException("image mode needs a prompt that ends with begin-of-image (id " + v.beginOfImage() + ")");
+            }
+            maxNewTokens = tokensPerImage + 1;
+        }
+        DecodingOptions o = new DecodingOptions().greedy(true).guideText(true);
+        if (unconditional != null) o.guidance(cfgScale, DecodingOptions.Unconditional.BARE_BEGIN_OF_IMAGE);
+        int[][] streams = unconditional == null ? new int[][]{prompt} : new int[][]{prompt, unconditional};
+        for (int[] st : streams) checkContext(st.length + maxNewTokens);
+        var seq = new GenerationLoop.Sequence(streams, o.chainFor(0, streams.length - 1),
+                new ModalityState(v, config.vocabSize(), tokensPerImage, mode, image), new java.util.SplittableRandom(0),
+                maxNewTokens, config.eosId());
+        return new GenerationLoop(engine).run(List.of(seq), GenerationControl.none(), null).tokens()[0];
+    }
+
     private void checkContext(int length) {
         if (length > config.maxPositions()) {
             throw new Cm3LeonException("the sequence needs " + length + " positions but the model's context is "
@@ -152,6 +299,8 @@ public final class Cm3Leon implements AutoCloseable {
 
     @Override
     public void close() {
+        ExecutorService e = executor;
+        if (e != null) e.shutdownNow();
         engine.close();
         checkpoint.close();
     }
