@@ -80,8 +80,14 @@ sealed interface TextPattern permits TextPattern.Regex, TextPattern.Literal, Tex
         @Override
         public void forEachMatch(String text, MatchSink sink) {
             Matcher m = pattern.matcher(text);
+            int previousEnd = -1;
             while (m.find()) {
+                // Oniguruma's iterator, unlike Java's, skips an empty match right where the previous match ended.
+                if (m.start() == m.end() && m.end() == previousEnd) {
+                    continue;
+                }
                 sink.match(m.start(), m.end());
+                previousEnd = m.end();
             }
         }
     }

@@ -2,7 +2,6 @@ package dev.cm3leon.tokenizer;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -110,7 +109,7 @@ public final class TextTokenizer {
         try {
             return fromJson(in.readAllBytes(), sourceName);
         } catch (IOException e) {
-            throw new UncheckedIOException(sourceName + ": cannot read: " + e.getMessage(), e);
+            throw new TokenizerException(sourceName + ": cannot read: " + e.getMessage(), e);
         }
     }
 

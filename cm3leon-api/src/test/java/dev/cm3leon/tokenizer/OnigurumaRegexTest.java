@@ -23,6 +23,13 @@ class OnigurumaRegexTest {
     }
 
     @Test
+    void skipsAnEmptyMatchRightAfterTheLastMatchAsOnigurumaDoes() {
+        List<String> found = new java.util.ArrayList<>();
+        TextPattern.Regex.ofOniguruma("a*").forEachMatch("baaac", (start, end) -> found.add(start + ":" + end));
+        assertThat(found).containsExactly("0:0", "1:4", "5:5");
+    }
+
+    @Test
     void rewritesEscapesWhoseMeaningDiffers() {
         assertThat(matches("\\h+", "zz0aF9 g")).as("\\h is a hex digit in Oniguruma").containsExactly("0aF9");
         assertThat(matches("[\\h_]+", "x_a1")).containsExactly("_a1");
