@@ -214,7 +214,9 @@ final class YamlSubset {
     private String flowToken(String s, int[] at, int line, boolean key) {
         int start = at[0];
         if (start < s.length() && (s.charAt(start) == '"' || s.charAt(start) == '\'')) {
-            int end = s.indexOf(s.charAt(start), start + 1);
+            char q = s.charAt(start);
+            int end = s.indexOf(q, start + 1);
+            while (q == '\'' && end >= 0 && end + 1 < s.length() && s.charAt(end + 1) == '\'') end = s.indexOf(q, end + 2);
             if (end < 0) throw error(line, "unterminated quoted string");
             at[0] = end + 1;
             return s.substring(start, end + 1);
