@@ -27,16 +27,20 @@ final class AttnBlock {
     FeatureMap apply(FeatureMap x) {
         int h = x.height(), w = x.width(), n = h * w, c = channels;
         float[] hn = norm.apply(x.data(), n, false);
-        float[] qT = transpose(q.apply(hn, h, w), c, n);    // [n, C]
-        float[] kT = transpose(k.apply(hn, h, w), c, n);    // [n, C]
+        float[] qm = q.apply(hn, h, w);                     // [C, n]
+        float[] km = k.apply(hn, h, w);                     // [C, n]
         float[] vT = transpose(v.apply(hn, h, w), c, n);    // [n, C]
         // PyTorch multiplies the float32 scores by the Python float C^-0.5 cast to float32.
         float scale = (float) Math.pow(c, -0.5);
         float[] attendedT = new float[n * c];               // [n, C]
+        // Products are accumulated lane-wise (axpy over keys, then over channels), never by a horizontal
+        // reduction, whose order the Vector API leaves open: the result does not depend on JIT compilation.
         Parallel.forRange(n, Math.max(1, (1 << 16) / Math.max(1, n * c)), (i0, i1) -> {
-            float[] p = new float[n];
+            float[] p = new float[n];                       // scores of query i over the keys
             for (int i = i0; i < i1; i++) {
-                for (int j = 0; j < n; j++) p[j] = CpuOps.dot(qT, i * c, kT, j * c, c) * scale;
+                java.util.Arrays.fill(p, 0f);
+                for (int ch = 0; ch < c; ch++) CpuOps.axpy(qm[ch * n + i], km, ch * n, p, 0, n);
+                for (int j = 0; j < n; j++) p[j] *= scale;
                 CpuOps.softmax(p, 0, n);
                 for (int j = 0; j < n; j++) CpuOps.axpy(p[j], vT, j * c, attendedT, i * c, c);
             }

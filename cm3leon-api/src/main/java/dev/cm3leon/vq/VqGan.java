@@ -40,6 +40,7 @@ public final class VqGan {
     private final VqEncoder encoder;
     private final Conv2d quantConv, postQuantConv;
     private final float[] codebook;          // [codes, embedDim]
+    private final float[] codebookT;         // [embedDim, codes]
     private final double[] codebookNorms;    // |e_j|²
     private final VqDecoder decoder;         // null when the checkpoint has none
 
@@ -50,6 +51,10 @@ public final class VqGan {
         this.encoder = new VqEncoder(w, config);
         this.quantConv = w.conv1x1("quant_conv", d, z);
         this.codebook = w.floats("quantize.embedding.weight", n, d);
+        this.codebookT = new float[n * d];
+        for (int j = 0; j < n; j++) {
+            for (int c = 0; c < d; c++) codebookT[c * n + j] = codebook[j * d + c];
+        }
         this.codebookNorms = new double[n];
         for (int j = 0; j < n; j++) {
             double s = 0;
@@ -153,19 +158,23 @@ public final class VqGan {
     /** Per position, the codebook row minimising |z|² + |e|² − 2 z·e; the first one on ties. */
     private int[] nearestCodes(FeatureMap latent) {
         int d = latent.channels(), n = latent.positions(), codes = config.numEmbeddings();
-        float[] zT = new float[n * d];   // [positions, embedDim]
-        for (int c = 0; c < d; c++) {
-            for (int p = 0; p < n; p++) zT[p * d + c] = latent.data()[c * n + p];
-        }
+        float[] z = latent.data();      // [embedDim, positions]
         int[] out = new int[n];
         Parallel.forRange(n, Math.max(1, (1 << 16) / Math.max(1, codes * d)), (p0, p1) -> {
+            float[] dots = new float[codes];
             for (int p = p0; p < p1; p++) {
+                // z·e_j for every j at once, accumulated lane-wise so that the result does not depend on JIT state.
+                java.util.Arrays.fill(dots, 0f);
                 double zz = 0;
-                for (int c = 0; c < d; c++) zz += (double) zT[p * d + c] * zT[p * d + c];
+                for (int c = 0; c < d; c++) {
+                    float zc = z[c * n + p];
+                    zz += (double) zc * zc;
+                    CpuOps.axpy(zc, codebookT, c * codes, dots, 0, codes);
+                }
                 int best = 0;
                 double bestDist = Double.POSITIVE_INFINITY;
                 for (int j = 0; j < codes; j++) {
-                    double dist = zz + codebookNorms[j] - 2.0 * CpuOps.dot(zT, p * d, codebook, j * d, d);
+                    double dist = zz + codebookNorms[j] - 2.0 * dots[j];
                     if (dist < bestDist) {
                         bestDist = dist;
                         best = j;

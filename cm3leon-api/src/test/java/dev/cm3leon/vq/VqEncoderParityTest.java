@@ -60,8 +60,6 @@ class VqEncoderParityTest {
 
     static void assertClose(FeatureMap actual, float[] expected) {
         assertThat(actual).isNotNull();
-        double d = Fixtures.maxAbsDiff(actual.data(), expected);
-        System.out.println("max |Δ| = " + d);
-        assertThat(d).isLessThanOrEqualTo(TOL);
+        assertThat(Fixtures.maxAbsDiff(actual.data(), expected)).isLessThanOrEqualTo(TOL);
     }
 }
