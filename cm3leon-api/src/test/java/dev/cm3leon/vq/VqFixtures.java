@@ -9,7 +9,7 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** Readers for the VQ fixtures' raw arrays and a helper to assemble model folders from fixture files. */
+/** Readers for the VQ fixtures' raw arrays, and model folders assembled from fixture files. */
 final class VqFixtures {
     private VqFixtures() {
     }
