@@ -110,14 +110,42 @@ public final class ImageFiles {
         return m == null ? e.getClass().getSimpleName() : m;
     }
 
-    /** Writes {@code image} as a PNG. */
-    public static void writePng(java.awt.image.RenderedImage image, Path file) {
+    /** Writes the bytes of an output file. */
+    @FunctionalInterface
+    public interface Writer {
+        void write(java.io.OutputStream out) throws IOException;
+    }
+
+    /** Writes {@code image} as a PNG, all or nothing: a failure leaves any existing file untouched. */
+    public static java.nio.file.Path writePng(java.awt.image.RenderedImage image, Path file) {
+        return writeAtomically(file, out -> {
+            if (!ImageIO.write(image, "png", out)) throw new IOException("no PNG writer available");
+        });
+    }
+
+    /** Writes through a hidden temporary file beside {@code target}, then moves it into place. */
+    public static Path writeAtomically(Path target, Writer writer) {
+        Path dir = target.toAbsolutePath().getParent();
+        Path tmp = null;
         try {
-            Path parent = file.toAbsolutePath().getParent();
-            if (parent != null) Files.createDirectories(parent);
-            if (!ImageIO.write(image, "png", file.toFile())) throw ImageException.of(file, "no PNG writer available");
+            Files.createDirectories(dir);
+            tmp = Files.createTempFile(dir, "." + target.getFileName(), ".tmp");
+            try (java.io.OutputStream out = Files.newOutputStream(tmp)) {
+                writer.write(out);
+            }
+            Files.move(tmp, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            return target;
         } catch (IOException e) {
-            throw ImageException.of(file, "cannot write: " + e.getMessage(), e);
+            throw ImageException.of(target, "cannot write: " + e.getMessage(), e);
+        } finally {
+            if (tmp != null) {
+                try {
+                    Files.deleteIfExists(tmp);
+                } catch (IOException ignored) {
+                    // a hidden temporary file next to the target; nothing more to do
+                }
+            }
         }
     }
 }

@@ -5,7 +5,6 @@ import dev.cm3leon.checkpoint.TensorSource;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Optional;
 
 /** Another source's tensors under a name prefix: Meta's file seen as an HF checkpoint ({@code model.vqmodel.*}). */
 final class PrefixedSource implements TensorSource {
@@ -22,10 +21,6 @@ final class PrefixedSource implements TensorSource {
         return tensors;
     }
 
-    @Override
-    public Optional<Tensor> find(String name) {
-        return Optional.ofNullable(tensors.get(name));
-    }
 
     @Override
     public String describe() {
