@@ -8,7 +8,7 @@
 #
 # A source whose accuracy allows it opts into --use_fast_math with a line "// build: fast-math"; the kernels whose
 # results are compared with the Java twins (softmax, sampling, norms) do not.
-# Usage: build-kernels.sh [output-dir]
+# Usage: build-kernels.sh [output-dir]   (NVCC=/path/to/nvcc to choose one, NVCC= to build without)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 src="$here/src/main/cuda"
@@ -16,10 +16,13 @@ out="${1:-$here/target/classes/dev/cm3leon/kernels}"
 mkdir -p "$out"
 cp "$src"/*.cu "$src"/*.cuh "$out"/
 
-nvcc="$(command -v nvcc || true)"
-for candidate in "${CUDA_HOME:-}/bin/nvcc" /usr/local/cuda/bin/nvcc; do
-  [ -z "$nvcc" ] && [ -x "$candidate" ] && nvcc="$candidate"
-done
+# nvcc: $NVCC if set (empty: build without), else the one on PATH, else $CUDA_HOME/bin/nvcc.
+if [ -n "${NVCC+set}" ]; then
+  nvcc="$NVCC"
+else
+  nvcc="$(command -v nvcc || true)"
+  [ -z "$nvcc" ] && [ -n "${CUDA_HOME:-}" ] && [ -x "$CUDA_HOME/bin/nvcc" ] && nvcc="$CUDA_HOME/bin/nvcc"
+fi
 
 fast_math() { grep -q '^// build: fast-math' "$1"; }
 
