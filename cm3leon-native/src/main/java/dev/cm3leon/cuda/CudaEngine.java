@@ -16,8 +16,10 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -42,6 +44,7 @@ public final class CudaEngine implements Engine, DeviceSampling {
     private final Device.Blas blas;
     private final boolean wmma, graphsEnabled;
     private final Map<GraphKey, Device.Graph> graphs = new HashMap<>();
+    private final Set<GraphKey> seenShapes = new HashSet<>();
     private Workspace ws;
     private boolean closed;
 
@@ -162,11 +165,24 @@ public final class CudaEngine implements Engine, DeviceSampling {
         device.uploadAsync(ws.descriptor.pointer(), ws.hostDescriptor.asSlice(0, p.bytes));
         if (graphsEnabled && p.decodeOnly && p.n <= Kernels.GEMV_MAX_ROWS) {
             GraphKey key = new GraphKey(p.n, p.wanted, sample ? p.draws : -1, splits);
-            if (!graphs.containsKey(key)) graphs.put(key, device.capture(() -> body(p, sample, splits)));
-            Device.Graph g = graphs.get(key);  // null: this device cannot capture
-            if (g != null) {
-                g.launch();
+            // The first step of a shape runs launch by launch, so every kernel is loaded before any capture; the
+            // second is captured. A null graph means this device cannot capture.
+            if (graphs.containsKey(key)) {
+                Device.Graph g = graphs.get(key);
+                if (g == null) {
+                    body(p, sample, splits);
+                } else {
+                    g.launch();
+                }
                 return;
+            }
+            if (!seenShapes.add(key)) {
+                Device.Graph g = device.capture(() -> body(p, sample, splits));
+                graphs.put(key, g);
+                if (g != null) {
+                    g.launch();
+                    return;
+                }
             }
         }
         body(p, sample, splits);
@@ -317,6 +333,7 @@ public final class CudaEngine implements Engine, DeviceSampling {
             if (g != null) g.close();
         });
         graphs.clear();
+        seenShapes.clear();
     }
 
     private void ensureOpen() {

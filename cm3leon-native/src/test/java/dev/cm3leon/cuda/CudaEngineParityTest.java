@@ -191,6 +191,24 @@ abstract class CudaEngineParityTest {
         assertThat(ids).containsExactly(Arrays.copyOf(Fixtures.ints(c.get("output_ids")), n));
     }
 
+    /** Decode steps replayed from a captured graph give bit for bit the logits of steps launched one by one. */
+    @Test
+    void graphReplayGivesTheLogitsOfLaunchByLaunchSteps() {
+        int[] prompt = {0, 97, 96, 115, 54, 101};
+        List<float[]> replayed = new ArrayList<>(), launched = new ArrayList<>();
+        withEngine("chameleon", false, e -> greedy(e, prompt, 8, replayed));
+        String before = System.getProperty("cm3leon.cuda.graphs");
+        System.setProperty("cm3leon.cuda.graphs", "false");
+        try {
+            withEngine("chameleon", false, e -> greedy(e, prompt, 8, launched));
+        } finally {
+            if (before == null) System.clearProperty("cm3leon.cuda.graphs");
+            else System.setProperty("cm3leon.cuda.graphs", before);
+        }
+        assertThat(replayed).hasSameSizeAs(launched);
+        for (int i = 0; i < replayed.size(); i++) assertThat(replayed.get(i)).as("step %d", i).containsExactly(launched.get(i));
+    }
+
     @Test
     void aSeedReproducesItsSampledTokens() {
         Function<CudaEngine, int[]> run = e -> {
