@@ -56,7 +56,9 @@ public final class GpuCheck {
         if (hfConfig != null) writeHfConfig(config, hfConfig);
         if (configOnly) return;
         try (CudaDevice device = CudaDevice.open(0)) {
-            System.out.println("device: " + device.description() + ", cuBLAS " + device.blasLibrary());
+            long[] memory = device.memoryInfo();
+            System.out.printf(Locale.ROOT, "device: %s, %.1f GiB free, cuBLAS %s%n", device.description(),
+                    memory[0] / (double) (1L << 30), device.blasLibrary());
             double copy = device.copyBandwidth(1L << 30, 10);
             result("d2d_bandwidth_gbs", copy / 1e9);
             attention(device, 4096, 32, 128);

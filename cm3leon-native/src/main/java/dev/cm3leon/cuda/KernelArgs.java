@@ -56,10 +56,6 @@ public final class KernelArgs {
         return count++;
     }
 
-    public int count() {
-        return count;
-    }
-
     /** The {@code void**} to pass to the launch. */
     public MemorySegment pointers() {
         return pointers;

@@ -47,10 +47,6 @@ final class NativeLibrary {
         throw new CudaException(name + " does not export " + String.join(" or ", names));
     }
 
-    boolean has(String symbol) {
-        return lookup.find(symbol).isPresent();
-    }
-
     /** A NUL-terminated C string at {@code address}, or "" for NULL. */
     static String string(MemorySegment address) {
         return address.equals(MemorySegment.NULL) ? "" : address.reinterpret(4096).getString(0);

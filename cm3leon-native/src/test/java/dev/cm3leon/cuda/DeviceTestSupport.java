@@ -5,8 +5,6 @@ import org.junit.jupiter.api.BeforeEach;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,8 +16,6 @@ import java.util.Random;
  * test, outputs poisoned with NaN before each launch, and fresh random inputs whose seed every failure reports.
  */
 abstract class DeviceTestSupport {
-    static final ValueLayout.OfShort BF16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-
     protected Device device;
     protected Kernels kernels;
     protected long seed;

@@ -35,7 +35,6 @@ final class EmulatedDevice implements Device {
     private final Map<Long, Long> sizes = new HashMap<>();
     private final MemorySegment error = arena.allocate(1024);
     private List<Runnable> recording;
-    int launches;
 
     private record EmuKernel(String name, MemorySegment cName) implements Kernel {
     }
@@ -172,7 +171,6 @@ final class EmulatedDevice implements Device {
             throw new CudaException("emu_launch failed", t);
         }
         if (rc != 0) throw new CudaException("emulated launch of " + k.name() + " failed: " + error.getString(0));
-        launches++;
     }
 
     @Override
