@@ -152,30 +152,36 @@ public final class CudaDevice implements Device {
         cu.free(pointer);
     }
 
+    /**
+     * Copies on the engine's stream, then waits: a plain cuMemcpyHtoD would run on the legacy stream, which a
+     * non-blocking stream does not wait for, and from pageable memory it returns before the DMA has finished.
+     */
     @Override
     public void upload(long dst, MemorySegment src) {
         bind();
-        cu.synchronize(stream);  // the synchronous copy is not ordered with the non-blocking stream
         if (src.isNative()) {
-            cu.copyHostToDevice(dst, src, src.byteSize());
+            cu.copyHostToDeviceAsync(dst, src, src.byteSize(), stream);
+            cu.synchronize(stream);
             return;
         }
         try (Arena a = Arena.ofConfined()) {  // heap arrays cannot be handed to native code
-            cu.copyHostToDevice(dst, a.allocate(src.byteSize(), 16).copyFrom(src), src.byteSize());
+            cu.copyHostToDeviceAsync(dst, a.allocate(src.byteSize(), 16).copyFrom(src), src.byteSize(), stream);
+            cu.synchronize(stream);
         }
     }
 
     @Override
     public void download(MemorySegment dst, long src) {
         bind();
-        cu.synchronize(stream);
         if (dst.isNative()) {
-            cu.copyDeviceToHost(dst, src, dst.byteSize());
+            cu.copyDeviceToHostAsync(dst, src, dst.byteSize(), stream);
+            cu.synchronize(stream);
             return;
         }
         try (Arena a = Arena.ofConfined()) {
             MemorySegment tmp = a.allocate(dst.byteSize(), 16);
-            cu.copyDeviceToHost(tmp, src, dst.byteSize());
+            cu.copyDeviceToHostAsync(tmp, src, dst.byteSize(), stream);
+            cu.synchronize(stream);
             dst.copyFrom(tmp);
         }
     }

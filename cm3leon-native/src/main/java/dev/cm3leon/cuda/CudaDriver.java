@@ -40,8 +40,8 @@ final class CudaDriver {
     private final MethodHandle cuInit, cuDriverGetVersion, cuDeviceGetCount, cuDeviceGet, cuDeviceGetName,
             cuDeviceGetAttribute, cuDeviceTotalMem, cuGetErrorName, cuGetErrorString, cuDevicePrimaryCtxRetain,
             cuDevicePrimaryCtxRelease, cuCtxSetCurrent, cuStreamCreate, cuStreamDestroy, cuStreamSynchronize,
-            cuMemAlloc, cuMemFree, cuMemAllocHost, cuMemFreeHost, cuMemGetInfo, cuMemcpyHtoD, cuMemcpyDtoH,
-            cuMemcpyHtoDAsync, cuMemcpyDtoHAsync, cuMemcpyDtoDAsync, cuMemsetD32Async, cuModuleLoadData,
+            cuMemAlloc, cuMemFree, cuMemAllocHost, cuMemFreeHost, cuMemGetInfo, cuMemcpyHtoDAsync, cuMemcpyDtoHAsync,
+            cuMemcpyDtoDAsync, cuMemsetD32Async, cuModuleLoadData,
             cuModuleUnload, cuModuleGetFunction, cuFuncSetAttribute, cuLaunchKernel, cuStreamBeginCapture,
             cuStreamEndCapture, cuGraphInstantiate, cuGraphLaunch, cuGraphExecDestroy, cuGraphDestroy, cuEventCreate,
             cuEventRecord, cuEventSynchronize, cuEventElapsedTime, cuEventDestroy;
@@ -70,8 +70,6 @@ final class CudaDriver {
         cuMemAllocHost = lib.function(FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG), "cuMemAllocHost_v2");
         cuMemFreeHost = lib.function(iA, "cuMemFreeHost");
         cuMemGetInfo = lib.function(iAA, "cuMemGetInfo_v2");
-        cuMemcpyHtoD = lib.function(FunctionDescriptor.of(JAVA_INT, JAVA_LONG, ADDRESS, JAVA_LONG), "cuMemcpyHtoD_v2");
-        cuMemcpyDtoH = lib.function(FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG), "cuMemcpyDtoH_v2");
         cuMemcpyHtoDAsync = lib.function(FunctionDescriptor.of(JAVA_INT, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS), "cuMemcpyHtoDAsync_v2");
         cuMemcpyDtoHAsync = lib.function(FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS), "cuMemcpyDtoHAsync_v2");
         cuMemcpyDtoDAsync = lib.function(FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS), "cuMemcpyDtoDAsync_v2");
@@ -260,22 +258,6 @@ final class CudaDriver {
 
     void freeHost(MemorySegment host) {
         call("cuMemFreeHost", cuMemFreeHost, host);
-    }
-
-    void copyHostToDevice(long dst, MemorySegment src, long bytes) {
-        try {
-            check("cuMemcpyHtoD", (int) cuMemcpyHtoD.invokeExact(dst, src, bytes));
-        } catch (Throwable t) {
-            throw failure("cuMemcpyHtoD", t);
-        }
-    }
-
-    void copyDeviceToHost(MemorySegment dst, long src, long bytes) {
-        try {
-            check("cuMemcpyDtoH", (int) cuMemcpyDtoH.invokeExact(dst, src, bytes));
-        } catch (Throwable t) {
-            throw failure("cuMemcpyDtoH", t);
-        }
     }
 
     void copyHostToDeviceAsync(long dst, MemorySegment src, long bytes, MemorySegment stream) {
