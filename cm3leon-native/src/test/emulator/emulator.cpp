@@ -61,6 +61,8 @@ const size_t GUARD_BYTES = 4096;
 struct Kernel {
     void* fn;
     Invoker invoker;
+    int paramCount;
+    const int* paramSizes;
 };
 
 std::map<std::string, Kernel>& registry() {
@@ -151,12 +153,22 @@ void block_barrier() { yield(AT_BLOCK_BARRIER); }
 void warp_barrier() { yield(AT_WARP_BARRIER); }
 uint64_t* warp_slots() { return slots[current->linear >> 5]; }
 
-void register_kernel(const char* name, void* fn, Invoker invoker) { registry()[name] = Kernel{fn, invoker}; }
+void register_kernel(const char* name, void* fn, Invoker invoker, int paramCount, const int* paramSizes) {
+    registry()[name] = Kernel{fn, invoker, paramCount, paramSizes};
+}
 }  // namespace emu
 
 extern "C" {
 
 int emu_has_kernel(const char* name) { return emu::registry().count(name) ? 1 : 0; }
+
+// The byte size of each parameter of a kernel, for copying launch arguments; returns the count, or -1.
+int emu_param_sizes(const char* name, int* sizes, int max) {
+    auto it = emu::registry().find(name);
+    if (it == emu::registry().end()) return -1;
+    for (int i = 0; i < it->second.paramCount && i < max; i++) sizes[i] = it->second.paramSizes[i];
+    return it->second.paramCount;
+}
 
 // cuLaunchKernel's contract: args[i] points at the value of parameter i. Returns 0, or writes a message to err.
 int emu_launch(const char* name, unsigned int gx, unsigned int gy, unsigned int gz, unsigned int bx, unsigned int by,

@@ -55,7 +55,7 @@ T exchange(T v, unsigned int from) {
 }
 
 typedef void (*Invoker)(void* fn, void** args);
-void register_kernel(const char* name, void* fn, Invoker invoker);
+void register_kernel(const char* name, void* fn, Invoker invoker, int paramCount, const int* paramSizes);
 
 template <class... A, size_t... I>
 void call(void (*fn)(A...), void** args, std::index_sequence<I...>) {
@@ -71,7 +71,8 @@ void invoke(void* fn, void** args) {
 struct Registrar {
     template <class... A>
     Registrar(const char* name, void (*fn)(A...)) {
-        register_kernel(name, reinterpret_cast<void*>(fn), &invoke<A...>);
+        static const int sizes[] = {(int) sizeof(A)..., 0};  // a graph copies arguments by these sizes
+        register_kernel(name, reinterpret_cast<void*>(fn), &invoke<A...>, (int) sizeof...(A), sizes);
     }
 };
 }  // namespace emu

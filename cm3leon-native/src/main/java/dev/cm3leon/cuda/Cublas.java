@@ -71,8 +71,8 @@ final class Cublas implements Device.Blas, AutoCloseable {
     }
 
     /** A handle on {@code stream} (the context must be current), or empty when no cuBLAS library is found. */
-    static Optional<Cublas> open(MemorySegment stream) {
-        Optional<NativeLibrary> lib = NativeLibrary.open(candidates());
+    static Optional<Cublas> open(MemorySegment stream, List<String> candidates) {
+        Optional<NativeLibrary> lib = NativeLibrary.open(candidates);
         if (lib.isEmpty()) {
             LOG.warn("cuBLAS not found (libcublas.so.13 or .so.12; set -Dcm3leon.cublas=/path/to/libcublas.so.N): "
                     + "prefill runs on the skinny-product kernel, which is correct but slow");

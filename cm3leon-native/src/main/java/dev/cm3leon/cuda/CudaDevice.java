@@ -37,7 +37,7 @@ public final class CudaDevice implements Device {
     private record CudaKernel(String name, MemorySegment function, int[] sharedOptIn) implements Kernel {
     }
 
-    private CudaDevice(CudaDriver cu, int ordinal) {
+    CudaDevice(CudaDriver cu, int ordinal, List<String> cublasCandidates) {
         this.cu = cu;
         int rc = cu.init();
         if (rc != CudaDriver.CUDA_SUCCESS) throw new CudaException("cuInit failed: " + cu.describe(rc));
@@ -53,7 +53,7 @@ public final class CudaDevice implements Device {
         this.stream = cu.createStream();
         try {
             loadModules(KernelImages.load());
-            this.blas = Cublas.open(stream).orElse(null);
+            this.blas = Cublas.open(stream, cublasCandidates).orElse(null);
         } catch (RuntimeException e) {
             close();
             throw e;
@@ -64,7 +64,7 @@ public final class CudaDevice implements Device {
     /** Opens GPU {@code ordinal}; fails with a {@link CudaException} when the driver or device is missing. */
     public static CudaDevice open(int ordinal) {
         CudaDriver cu = CudaDriver.open().orElseThrow(() -> new CudaException("no CUDA driver (" + CudaDriver.LIBRARY + " not found)"));
-        return new CudaDevice(cu, ordinal);
+        return new CudaDevice(cu, ordinal, Cublas.candidates());
     }
 
     /** The context must be current on the calling thread; each thread sets it once. */

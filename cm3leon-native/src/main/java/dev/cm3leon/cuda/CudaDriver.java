@@ -95,7 +95,12 @@ final class CudaDriver {
 
     /** The driver if {@code libcuda.so.1} opens here; empty when it is absent (no exception escapes). */
     static Optional<CudaDriver> open() {
-        return NativeLibrary.open(List.of(LIBRARY)).map(CudaDriver::new);
+        return open(List.of(LIBRARY));
+    }
+
+    /** The driver API from the first of {@code libraries} that opens (tests use a stand-in library). */
+    static Optional<CudaDriver> open(List<String> libraries) {
+        return NativeLibrary.open(libraries).map(CudaDriver::new);
     }
 
     // ---- errors ----------------------------------------------------------------------------------------------
@@ -347,8 +352,15 @@ final class CudaDriver {
         call("cuStreamBeginCapture", cuStreamBeginCapture, stream, STREAM_CAPTURE_MODE_THREAD_LOCAL);
     }
 
+    /** cuStreamEndCapture(stream, &graph): the stream comes first here, unlike the other out-parameter calls. */
     MemorySegment endCapture(MemorySegment stream) {
-        return outAddress("cuStreamEndCapture", cuStreamEndCapture, stream);
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment out = a.allocate(ADDRESS);
+            check("cuStreamEndCapture", (int) cuStreamEndCapture.invokeExact(stream, out));
+            return out.get(ADDRESS, 0);
+        } catch (Throwable t) {
+            throw failure("cuStreamEndCapture", t);
+        }
     }
 
     MemorySegment instantiate(MemorySegment graph) {

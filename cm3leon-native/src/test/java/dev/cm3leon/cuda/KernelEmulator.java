@@ -22,7 +22,9 @@ import java.util.regex.Pattern;
  * Builds the CPU emulator of the packaged kernels (src/test/emulator) with the host C++ compiler: each kernel
  * source is compiled unchanged with {@code -DCM3LEON_EMULATE}, its {@code extern "C"} kernels (found in the
  * preprocessed source, macros expanded) registered by name, and all linked into one shared library that
- * {@link EmulatedDevice} calls. Built once per content hash under target/emulator.
+ * {@link EmulatedDevice} calls. The same library also carries stand-ins for the CUDA driver and cuBLAS entry points
+ * (fake_driver.cpp), through which the real {@link CudaDevice} runs in tests. Built once per content hash under
+ * target/emulator.
  */
 final class KernelEmulator {
     private static final Pattern KERNEL = Pattern.compile("extern\\s+\"C\"\\s+void\\s+(\\w+)\\s*\\(");
@@ -60,6 +62,7 @@ final class KernelEmulator {
         for (KernelImages.Op op : images.ops()) files.add(new String[]{op.source(), images.text(op.source())});
         files.add(new String[]{"emulator.h", resource("emulator/emulator.h")});
         files.add(new String[]{"emulator.cpp", resource("emulator/emulator.cpp")});
+        files.add(new String[]{"fake_driver.cpp", resource("emulator/fake_driver.cpp")});
         MessageDigest sha = MessageDigest.getInstance("SHA-256");
         for (String[] f : files) {
             sha.update(f[0].getBytes(StandardCharsets.UTF_8));
@@ -91,13 +94,15 @@ final class KernelEmulator {
             compiles.add(start(concat(List.of(cxx, "-O1", "-fPIC", "-ffp-contract=off", "-fno-strict-aliasing", "-w", "-c"),
                     common, List.of(regFile.toString(), "-o", obj)), work));
         }
-        String runtime = work.resolve("emulator.o").toString();
+        String runtime = work.resolve("emulator.o").toString(), driver = work.resolve("fake_driver.o").toString();
         compiles.add(start(concat(List.of(cxx, "-O1", "-fPIC", "-c"), common, List.of(work.resolve("emulator.cpp").toString(), "-o", runtime)), work));
+        compiles.add(start(List.of(cxx, "-std=c++17", "-O1", "-fPIC", "-c", work.resolve("fake_driver.cpp").toString(), "-o", driver), work));
         for (Process p : compiles) finish(p);
         Path tmp = work.resolve("libcm3leon_emu.so");
         List<String> link = new ArrayList<>(List.of(cxx, "-shared", "-o", tmp.toString()));
         link.addAll(objects);
         link.add(runtime);
+        link.add(driver);
         run(link, work);
         Files.createDirectories(dir);
         Files.move(tmp, lib, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** The devices tests run on, each opened once per JVM; a test is skipped where its device is absent. */
 final class TestDevices {
-    private static Device emulator, gpu;
+    private static Device emulator, gpu, emulatedDriver;
 
     private TestDevices() {
     }
@@ -17,6 +17,20 @@ final class TestDevices {
         assumeTrue(lib.isPresent(), () -> "kernel emulator unavailable: " + KernelEmulator.unavailableReason());
         if (emulator == null) emulator = new EmulatedDevice(lib.get());
         return emulator;
+    }
+
+    /**
+     * The real CudaDevice (FFM bindings, module loading, graphs, events, cuBLAS calls) over stand-ins for libcuda
+     * and libcublas that run the kernels on the emulator.
+     */
+    static synchronized Device emulatedDriver() {
+        var lib = KernelEmulator.library();
+        assumeTrue(lib.isPresent(), () -> "kernel emulator unavailable: " + KernelEmulator.unavailableReason());
+        if (emulatedDriver == null) {
+            String path = lib.get().toString();
+            emulatedDriver = new CudaDevice(CudaDriver.open(java.util.List.of(path)).orElseThrow(), 0, java.util.List.of(path));
+        }
+        return emulatedDriver;
     }
 
     /** GPU 0 through the CUDA driver. */
