@@ -107,7 +107,8 @@ public final class CudaEngine implements Engine, DeviceSampling {
         }
     }
 
-    synchronized void release(CudaKvCache cache, DeviceBuffer arena) {
+    /** Frees a closed cache's memory, never in the middle of a step. */
+    synchronized void release(DeviceBuffer arena) {
         arena.close();
     }
 

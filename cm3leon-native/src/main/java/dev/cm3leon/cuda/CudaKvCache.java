@@ -53,7 +53,7 @@ final class CudaKvCache implements KvCache {
     public void close() {
         if (!closed) {
             closed = true;
-            owner.release(this, arena);
+            owner.release(arena);
         }
     }
 }
