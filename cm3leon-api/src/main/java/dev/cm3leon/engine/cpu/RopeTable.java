@@ -2,13 +2,13 @@ package dev.cm3leon.engine.cpu;
 
 /**
  * cos/sin of RoPE angles [positions, headDim/2], computed in float32 as HF does: inv_freq = 1 / θ^(2i/d), angle =
- * position · inv_freq.
+ * position · inv_freq. Public so that other backends upload the very same table.
  */
-final class RopeTable {
-    final float[] cos, sin;
-    final int half;
+public final class RopeTable {
+    public final float[] cos, sin;
+    public final int half;
 
-    RopeTable(int positions, int headDim, double theta) {
+    public RopeTable(int positions, int headDim, double theta) {
         half = headDim / 2;
         cos = new float[positions * half];
         sin = new float[positions * half];
