@@ -11,6 +11,7 @@ module dev.cm3leon {
     exports dev.cm3leon.engine;
     exports dev.cm3leon.decode;
     exports dev.cm3leon.engine.cpu;
+    exports dev.cm3leon.retrieval;
 
     uses dev.cm3leon.engine.Backend;
     provides dev.cm3leon.engine.Backend with dev.cm3leon.engine.cpu.CpuBackend;
