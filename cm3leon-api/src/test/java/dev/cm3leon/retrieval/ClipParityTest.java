@@ -154,6 +154,39 @@ class ClipParityTest {
         assertThat(clip.logitScale()).isCloseTo((float) forward.get("logit_scale_exp").asDouble(), org.assertj.core.data.Offset.offset(1e-5f));
     }
 
+    @Test
+    void tokenDropoutIsSeededAndKeepsTheBeginAndEndTokens() {
+        String text = "two dogs playing in the snow";                         // 9 BPE tokens: 2 dropped
+        int[] ids = clip.tokens(text);
+        List<Integer> inner = new ArrayList<>();
+        for (int i = 1; i < ids.length - 1; i++) inner.add(ids[i]);
+        List<Integer> kept = QueryDropout.apply(inner, 0.2, new java.util.SplittableRandom(5));
+        int[] expected = new int[kept.size() + 2];
+        expected[0] = ids[0];
+        expected[expected.length - 1] = ids[ids.length - 1];
+        for (int i = 0; i < kept.size(); i++) expected[i + 1] = kept.get(i);
+        assertThat(kept).hasSize(7);
+        assertThat(clip.embedTextWithDropout(text, 0.2, new java.util.SplittableRandom(5))).containsExactly(clip.embedTokens(expected));
+        assertThat(clip.embedTextWithDropout(text, 0.0, new java.util.SplittableRandom(5))).containsExactly(clip.embedText(text));
+    }
+
+    @Test
+    void aDocumentEmbeddingIsTheNormalisedMeanOfItsParts() throws IOException {
+        var image = ImageIO.read(Fixtures.path("chameleon/image.png").toFile());
+        float[] t = clip.embedText("a photo of a cat"), i = clip.embedImage(image);
+        float[] mean = new float[t.length];
+        double norm = 0;
+        for (int j = 0; j < t.length; j++) {
+            mean[j] = (t[j] + i[j]) / 2;
+            norm += mean[j] * mean[j];
+        }
+        for (int j = 0; j < t.length; j++) mean[j] /= (float) Math.sqrt(norm);
+        Document doc = Document.of("d", "a photo of a cat", DocumentImage.of(image));
+        assertThat(Fixtures.maxAbsDiff(clip.embed(doc), mean)).isLessThan(1e-6);
+        assertThat(Fixtures.maxAbsDiff(clip.embedAll(List.of(doc, Document.ofText("t", "a photo of a cat"))).get(0), mean)).isLessThan(1e-6);
+        assertThat(clip.embed(Document.ofText("t", "a photo of a cat"))).containsExactly(t);
+    }
+
     private static void report(String name, float[] actual, double tol) {
         double diff = Fixtures.maxAbsDiff(actual, Fixtures.f32(BASE, forward.get(name)));
         System.out.printf("clip parity %-26s max|Δ| = %.3g%n", name, diff);

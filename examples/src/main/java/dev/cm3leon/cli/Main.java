@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The {@code bin/cm3leon} command line. */
 @Command(name = "cm3leon", mixinStandardHelpOptions = true, version = "cm3leon 0.1.0",
         description = "Run CM3Leon-family multimodal models (Chameleon, Anole, Lumina-mGPT) on the JVM.",
-        subcommands = {InspectCommand.class})
+        subcommands = {InspectCommand.class, MemoryCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
