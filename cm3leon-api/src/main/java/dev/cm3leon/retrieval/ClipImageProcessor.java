@@ -15,9 +15,12 @@ import java.nio.file.Path;
  * {@code float32(float64(u8)·rescaleFactor)}, then {@code (x − mean)/std} in float32, HWC → CHW. The arithmetic
  * follows the reference's, so the output is bit-exact when the resize is.
  *
- * @param resample Pillow's filter code (3 = bicubic, the CLIP default)
+ * @param shortestEdge the resize target of the shorter side; 0 when the config gives a fixed {@code height} and
+ *                     {@code width} instead ({@code resizeHeight × resizeWidth}, aspect ratio not kept)
+ * @param resample     Pillow's filter code (3 = bicubic, the CLIP default)
  */
-public record ClipImageProcessor(boolean doResize, int shortestEdge, int resample, boolean doCenterCrop, int cropHeight,
+public record ClipImageProcessor(boolean doResize, int shortestEdge, int resizeHeight, int resizeWidth, int resample,
+                                 boolean doCenterCrop, int cropHeight,
                                  int cropWidth, boolean doRescale, double rescaleFactor, boolean doNormalize,
                                  float[] mean, float[] std) {
     /** OpenAI CLIP's values, used for fields a {@code preprocessor_config.json} leaves out. */
@@ -29,6 +32,9 @@ public record ClipImageProcessor(boolean doResize, int shortestEdge, int resampl
         mean = mean.clone();
         std = std.clone();
         PilResampler.Filter.ofCode(resample);
+        if (doResize && shortestEdge < 1 && (resizeHeight < 1 || resizeWidth < 1)) {
+            throw new IllegalArgumentException("resizing needs a shortest edge or a height and width");
+        }
     }
 
     @Override
@@ -45,7 +51,7 @@ public record ClipImageProcessor(boolean doResize, int shortestEdge, int resampl
     public static ClipImageProcessor load(Path folder, int imageSize) {
         Path file = folder.resolve("preprocessor_config.json");
         if (!Files.isRegularFile(file)) {
-            return new ClipImageProcessor(true, imageSize, 3, true, imageSize, imageSize, true, 1.0 / 255, true,
+            return new ClipImageProcessor(true, imageSize, 0, 0, 3, true, imageSize, imageSize, true, 1.0 / 255, true,
                     OPENAI_MEAN, OPENAI_STD);
         }
         JsonNode c;
@@ -55,10 +61,12 @@ public record ClipImageProcessor(boolean doResize, int shortestEdge, int resampl
             throw CheckpointException.of(file, "cannot read: " + e.getMessage());
         }
         JsonNode size = c.path("size"), crop = c.path("crop_size");
-        int shortest = size.isInt() ? size.asInt() : size.path("shortest_edge").asInt(imageSize);
+        boolean fixed = size.has("height") && size.has("width") && !size.has("shortest_edge");
+        int shortest = fixed ? 0 : size.isInt() ? size.asInt() : size.path("shortest_edge").asInt(imageSize);
         int cropH = crop.isInt() ? crop.asInt() : crop.path("height").asInt(imageSize);
         int cropW = crop.isInt() ? crop.asInt() : crop.path("width").asInt(imageSize);
-        return new ClipImageProcessor(c.path("do_resize").asBoolean(true), shortest, c.path("resample").asInt(3),
+        return new ClipImageProcessor(c.path("do_resize").asBoolean(true), shortest, size.path("height").asInt(0),
+                size.path("width").asInt(0), c.path("resample").asInt(3),
                 c.path("do_center_crop").asBoolean(true), cropH, cropW,
                 c.path("do_rescale").asBoolean(true), c.path("rescale_factor").asDouble(1.0 / 255),
                 c.path("do_normalize").asBoolean(true), floats(c.get("image_mean"), OPENAI_MEAN, file),
@@ -109,6 +117,7 @@ public record ClipImageProcessor(boolean doResize, int shortestEdge, int resampl
 
     private int[] resizedSize(RgbImage in) {
         if (!doResize) return new int[]{in.height(), in.width()};
+        if (shortestEdge == 0) return new int[]{resizeHeight, resizeWidth};
         int shortSide = Math.min(in.width(), in.height()), longSide = Math.max(in.width(), in.height());
         int newLong = (int) ((double) shortestEdge * longSide / shortSide);
         return in.width() <= in.height() ? new int[]{newLong, shortestEdge} : new int[]{shortestEdge, newLong};

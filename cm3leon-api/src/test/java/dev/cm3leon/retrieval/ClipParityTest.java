@@ -166,8 +166,9 @@ class ClipParityTest {
         expected[expected.length - 1] = ids[ids.length - 1];
         for (int i = 0; i < kept.size(); i++) expected[i + 1] = kept.get(i);
         assertThat(kept).hasSize(7);
-        assertThat(clip.embedTextWithDropout(text, 0.2, new java.util.SplittableRandom(5))).containsExactly(clip.embedTokens(expected));
-        assertThat(clip.embedTextWithDropout(text, 0.0, new java.util.SplittableRandom(5))).containsExactly(clip.embedText(text));
+        assertThat(Fixtures.maxAbsDiff(clip.embedTextWithDropout(text, 0.2, new java.util.SplittableRandom(5)), clip.embedTokens(expected))).isLessThan(1e-6);
+        assertThat(Fixtures.maxAbsDiff(clip.embedTextWithDropout(text, 0.0, new java.util.SplittableRandom(5)), clip.embedText(text))).isLessThan(1e-6);
+        assertThat(Fixtures.maxAbsDiff(clip.embedTextWithDropout(text, 0.2, new java.util.SplittableRandom(5)), clip.embedText(text))).isGreaterThan(1e-3);
     }
 
     @Test
@@ -184,7 +185,8 @@ class ClipParityTest {
         Document doc = Document.of("d", "a photo of a cat", DocumentImage.of(image));
         assertThat(Fixtures.maxAbsDiff(clip.embed(doc), mean)).isLessThan(1e-6);
         assertThat(Fixtures.maxAbsDiff(clip.embedAll(List.of(doc, Document.ofText("t", "a photo of a cat"))).get(0), mean)).isLessThan(1e-6);
-        assertThat(clip.embed(Document.ofText("t", "a photo of a cat"))).containsExactly(t);
+        // equal up to the order of float reductions, which differs between interpreted and compiled vector code
+        assertThat(Fixtures.maxAbsDiff(clip.embed(Document.ofText("t", "a photo of a cat")), t)).isLessThan(1e-6);
     }
 
     private static void report(String name, float[] actual, double tol) {
