@@ -66,7 +66,7 @@ public final class MemoryCommand implements Runnable {
         @Option(names = "--image-refs", description = "Store each image's path instead of its bytes (smaller bank; the files must stay).")
         boolean imageRefs;
 
-        @Option(names = "--batch", defaultValue = "32", paramLabel = "N", description = "Pairs per embedded and committed batch (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--batch", defaultValue = "256", paramLabel = "N", description = "Pairs per embedded and committed batch (default: ${DEFAULT-VALUE}).")
         int batch;
 
         @Override
