@@ -62,6 +62,23 @@ public final class Retriever {
         return options;
     }
 
+    /**
+     * This retriever as requests use it ({@code .retrieve(retriever.forRequests(), k)}): up to k documents for a query
+     * made of the request's text and/or image, with their texts and decoded images.
+     */
+    public dev.cm3leon.Retrieval forRequests() {
+        return this::retrieveForRequest;
+    }
+
+    private List<dev.cm3leon.Retrieval.Document> retrieveForRequest(String queryText, java.awt.image.BufferedImage queryImage, int k) {
+        if ((queryText == null || queryText.isBlank()) && queryImage == null) return List.of();
+        Document query = Document.of("query", queryText == null || queryText.isBlank() ? null : queryText,
+                queryImage == null ? null : DocumentImage.of(queryImage));
+        return retrieve(query, k).stream().map(s -> new dev.cm3leon.Retrieval.Document(s.id(),
+                s.document().text().orElse(null), s.document().image().map(DocumentImage::read).orElse(null),
+                s.score())).toList();
+    }
+
     /** Up to k documents for a text query. */
     public List<ScoredDocument> retrieve(String query, int k) {
         return retrieve(Document.ofText("query", query), k);
