@@ -16,12 +16,14 @@ import java.util.Optional;
  * @param qkNorm       per-head LayerNorm (with bias) on queries and keys before RoPE
  * @param vocabulary   Chameleon's token map; empty for a text-only model
  * @param vq           the image tokenizer's shape; absent for a text-only model
+ * @param interleavedRope RoPE rotates adjacent pairs (2i, 2i+1) instead of halves (i, i + headDim/2): GGUF files,
+ *                     whose converter permuted the query and key rows (and QK-norm weights) to suit llama.cpp
  */
 public record ModelConfig(String modelType, int hiddenSize, int intermediateSize, int numLayers, int numHeads,
                           int numKvHeads, int headDim, int vocabSize, int maxPositions, double ropeTheta,
                           double rmsNormEps, boolean swinNorm, boolean qkNorm, boolean tieWordEmbeddings,
                           int bosId, int eosId, int padId, String torchDtype,
-                          Optional<VocabularyMap> vocabulary, Optional<VqConfig> vq) {
+                          Optional<VocabularyMap> vocabulary, Optional<VqConfig> vq, boolean interleavedRope) {
 
     /** QK-LayerNorm's epsilon is fixed in Chameleon, independent of {@code rms_norm_eps}. */
     public static final double QK_NORM_EPS = 1e-5;
@@ -96,6 +98,6 @@ public record ModelConfig(String modelType, int hiddenSize, int intermediateSize
                 heads, kvHeads, headDim, vocab, maxPos,
                 c.optPositiveDouble("rope_theta", 10000.0), c.optPositiveDouble("rms_norm_eps", 1e-5),
                 c.optBoolean("swin_norm", false), chameleon, c.optBoolean("tie_word_embeddings", false),
-                bos, eos, pad, c.optString("torch_dtype", "float32"), vocabulary, vq);
+                bos, eos, pad, c.optString("torch_dtype", "float32"), vocabulary, vq, false);
     }
 }

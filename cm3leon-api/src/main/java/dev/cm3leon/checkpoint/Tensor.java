@@ -16,9 +16,13 @@ public record Tensor(String name, DType dtype, long[] shape, MemorySegment data)
     public Tensor {
         shape = shape.clone();
         long n = elementCount(shape);
-        if (n * dtype.byteSize() != data.byteSize()) {
+        if (shape.length > 0 && shape[shape.length - 1] % dtype.blockSize() != 0) {
+            throw new CheckpointException("tensor '" + name + "': rows of " + shape[shape.length - 1] + " values are not whole "
+                    + dtype + " blocks of " + dtype.blockSize());
+        }
+        if (dtype.bytesFor(n) != data.byteSize()) {
             throw new CheckpointException("tensor '" + name + "': shape " + Arrays.toString(shape) + " × " + dtype
-                    + " needs " + n * dtype.byteSize() + " bytes, the data has " + data.byteSize());
+                    + " needs " + dtype.bytesFor(n) + " bytes, the data has " + data.byteSize());
         }
     }
 
@@ -52,6 +56,16 @@ public record Tensor(String name, DType dtype, long[] shape, MemorySegment data)
             case BF16 -> Float.intBitsToFloat((data.get(I16, i * 2) & 0xFFFF) << 16);
             case F16 -> Float.float16ToFloat(data.get(I16, i * 2));
             case F64 -> (float) data.get(F64, i * 8);
+            case Q8_0 -> {
+                long block = i / 32 * 34;
+                yield Float.float16ToFloat(data.get(I16, block)) * data.get(ValueLayout.JAVA_BYTE, block + 2 + i % 32);
+            }
+            case Q4_0 -> {
+                long block = i / 32 * 18;
+                int j = (int) (i % 32);
+                int packed = data.get(ValueLayout.JAVA_BYTE, block + 2 + j % 16) & 0xFF;
+                yield Float.float16ToFloat(data.get(I16, block)) * (((j < 16) ? packed & 0xF : packed >>> 4) - 8);
+            }
             default -> throw new CheckpointException("tensor '" + name + "': dtype " + dtype + " is not a floating-point type");
         };
     }

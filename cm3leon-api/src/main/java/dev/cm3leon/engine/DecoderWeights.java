@@ -53,9 +53,9 @@ public record DecoderWeights(ModelConfig config, Tensor embedTokens, List<Layer>
     }
 
     private static void requireFloat(Tensor t) {
-        if (!t.dtype().isFloatingPoint()) {
+        if (!t.dtype().isFloatingPoint() && !t.dtype().isQuantized()) {
             throw new dev.cm3leon.checkpoint.CheckpointException("tensor '" + t.name() + "': dtype " + t.dtype()
-                    + " is not a floating-point weight type");
+                    + " is not a floating-point or block-quantized weight type");
         }
     }
 

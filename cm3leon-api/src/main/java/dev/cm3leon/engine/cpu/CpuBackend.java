@@ -25,6 +25,6 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Engine open(DecoderWeights weights, EngineOptions options) {
-        return new CpuEngine(weights);
+        return new CpuEngine(weights, options);
     }
 }

@@ -1,14 +1,21 @@
 package dev.cm3leon.engine.cpu;
 
 import dev.cm3leon.Cm3LeonException;
+import dev.cm3leon.checkpoint.DType;
 import dev.cm3leon.checkpoint.ModelConfig;
+import dev.cm3leon.checkpoint.Tensor;
 import dev.cm3leon.engine.DecoderWeights;
 import dev.cm3leon.engine.Engine;
+import dev.cm3leon.engine.EngineOptions;
 import dev.cm3leon.engine.KvCache;
 import dev.cm3leon.engine.StreamStep;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
+import java.lang.foreign.Arena;
 import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The pure-Java decoder: one forward pass, driven by the config, for every stream of a step. All streams' new tokens
@@ -16,33 +23,74 @@ import java.util.List;
  * stream against its own cache.
  */
 public final class CpuEngine implements Engine {
+    private static final Logger LOG = LoggerFactory.getLogger(CpuEngine.class);
+
     private final ModelConfig c;
     private final MatrixWeights embed, lmHead;
     private final Layer[] layers;
     private final float[] finalNorm;
     private final RopeTable rope;
+    /** Holds quantized copies of the weights; null when every matrix is a view of the checkpoint. */
+    private final Arena arena;
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
-    /** Per-layer weights: matrices stay views of the checkpoint; the small vectors are copied to the heap. */
+    /** Per-layer weights; the small vectors are copied to the heap. */
     private record Layer(MatrixWeights q, MatrixWeights k, MatrixWeights v, MatrixWeights o,
                          float[] qNormW, float[] qNormB, float[] kNormW, float[] kNormB,
                          MatrixWeights gate, MatrixWeights up, MatrixWeights down,
                          float[] inputNorm, float[] postNorm) {
+        MatrixWeights[] qkv() {
+            return new MatrixWeights[]{q, k, v};
+        }
+
+        Iterable<MatrixWeights> matrices() {
+            return List.of(q, k, v, o, gate, up, down);
+        }
     }
 
     public CpuEngine(DecoderWeights w) {
+        this(w, new EngineOptions(null, false, null));
+    }
+
+    /** Views the weights as stored, or quantizes the float matrices when the options ask for it. */
+    public CpuEngine(DecoderWeights w, EngineOptions options) {
         this.c = w.config();
-        this.embed = MatrixWeights.of(w.embedTokens());
-        this.lmHead = MatrixWeights.of(w.lmHead());
-        this.finalNorm = w.norm().toFloatArray();
-        this.layers = w.layers().stream().map(l -> new Layer(
-                MatrixWeights.of(l.qProj()), MatrixWeights.of(l.kProj()), MatrixWeights.of(l.vProj()), MatrixWeights.of(l.oProj()),
-                l.qNormWeight() == null ? null : l.qNormWeight().toFloatArray(),
-                l.qNormBias() == null ? null : l.qNormBias().toFloatArray(),
-                l.kNormWeight() == null ? null : l.kNormWeight().toFloatArray(),
-                l.kNormBias() == null ? null : l.kNormBias().toFloatArray(),
-                MatrixWeights.of(l.gateProj()), MatrixWeights.of(l.upProj()), MatrixWeights.of(l.downProj()),
-                l.inputLayernorm().toFloatArray(), l.postAttentionLayernorm().toFloatArray())).toArray(Layer[]::new);
+        DType quantization = options.quantization();
+        this.arena = quantization == null ? null : Arena.ofShared();
+        Map<Tensor, MatrixWeights> made = new IdentityHashMap<>();   // tied embeddings are quantized once
+        java.util.function.Function<Tensor, MatrixWeights> matrix = t -> made.computeIfAbsent(t, x -> open(x, quantization));
+        try {
+            // The embedding table is gathered a row per token, never streamed: quantizing it would save no
+            // bandwidth and cost accuracy, and rows that are never used need not become resident.
+            this.embed = MatrixWeights.of(w.embedTokens());
+            this.lmHead = matrix.apply(w.lmHead());
+            this.finalNorm = w.norm().toFloatArray();
+            this.layers = w.layers().stream().map(l -> new Layer(
+                    matrix.apply(l.qProj()), matrix.apply(l.kProj()), matrix.apply(l.vProj()), matrix.apply(l.oProj()),
+                    l.qNormWeight() == null ? null : l.qNormWeight().toFloatArray(),
+                    l.qNormBias() == null ? null : l.qNormBias().toFloatArray(),
+                    l.kNormWeight() == null ? null : l.kNormWeight().toFloatArray(),
+                    l.kNormBias() == null ? null : l.kNormBias().toFloatArray(),
+                    matrix.apply(l.gateProj()), matrix.apply(l.upProj()), matrix.apply(l.downProj()),
+                    l.inputLayernorm().toFloatArray(), l.postAttentionLayernorm().toFloatArray())).toArray(Layer[]::new);
+        } catch (RuntimeException e) {
+            if (arena != null) arena.close();
+            throw e;
+        }
         this.rope = new RopeTable(c.maxPositions(), c.headDim(), c.ropeTheta());
+    }
+
+    private MatrixWeights open(Tensor t, DType quantization) {
+        MatrixWeights m = MatrixWeights.of(t);
+        if (quantization == null || m.dtype().isQuantized()) return m;
+        if (!m.canQuantize(quantization)) {
+            LOG.debug("'{}' stays {}: rows of {} are not whole {} blocks", t.name(), m.dtype(), m.cols(), quantization);
+            return m;
+        }
+        MatrixWeights q = m.quantize(quantization, arena);
+        // The source was read once to quantize it; its pages need not stay resident.
+        if (t.data().isMapped()) t.data().unload();
+        return q;
     }
 
     @Override
@@ -53,6 +101,37 @@ public final class CpuEngine implements Engine {
     @Override
     public String backendName() {
         return "cpu";
+    }
+
+    /** Bytes of weights one decode step reads: every matrix once, the embedding table aside (rows are gathered). */
+    public long weightBytesPerStep() {
+        long b = lmHead.byteSize();
+        for (Layer l : layers) for (MatrixWeights m : l.matrices()) b += m.byteSize();
+        return b;
+    }
+
+    /** Multiply-adds per token of the matrix products (the embedding gather aside). */
+    public long matrixMacsPerToken() {
+        long macs = (long) lmHead.rows() * lmHead.cols();
+        for (Layer l : layers) for (MatrixWeights m : l.matrices()) macs += (long) m.rows() * m.cols();
+        return macs;
+    }
+
+    /**
+     * FLOPs of one stream's prompt of {@code tokens} tokens whose last position's logits are wanted, as this engine
+     * computes it: the last layer does only keys and values for the other positions (an FMA is two FLOPs).
+     */
+    public double promptFlops(int tokens) {
+        double d = c.hiddenSize(), kv = c.kvDim(), q = c.qDim(), ff = c.intermediateSize(), t = tokens;
+        double token = 2 * (d * q + 2 * d * kv + q * d + 3 * d * ff);                     // one token, one layer
+        double attention = 2 * 2 * c.qDim() * (t * (t + 1) / 2);                        // q·k and p·v, causal
+        double lastLayer = (t - 1) * 2 * (2 * d * kv) + token + 2 * 2 * c.qDim() * t;
+        return (c.numLayers() - 1) * (t * token + attention) + lastLayer + 2 * d * c.vocabSize();
+    }
+
+    /** The storage type of the layers' matrices (the first layer's query projection). */
+    public DType weightType() {
+        return layers.length == 0 ? lmHead.dtype() : layers[0].q().dtype();
     }
 
     @Override
@@ -80,40 +159,8 @@ public final class CpuEngine implements Engine {
 
     float[][] forward(List<StreamStep> steps, ActivationProbe probe) {
         int d = c.hiddenSize(), qDim = c.qDim(), kvDim = c.kvDim(), ff = c.intermediateSize();
-        int s = steps.size();
-        CpuKvCache[] caches = new CpuKvCache[s];
-        int[] rowStart = new int[s + 1];
-        IdentityHashMap<KvCache, Boolean> seen = new IdentityHashMap<>();
-        for (int i = 0; i < s; i++) {
-            StreamStep st = steps.get(i);
-            if (!(st.cache() instanceof CpuKvCache cc) || cc.owner != this) {
-                throw new IllegalArgumentException("stream " + i + ": the cache was not made by this engine");
-            }
-            if (cc.isClosed()) throw new IllegalStateException("stream " + i + ": the cache was closed");
-            if (seen.put(cc, Boolean.TRUE) != null) throw new IllegalArgumentException("stream " + i + ": cache used twice in one step");
-            if (cc.length() + st.tokenCount() > cc.capacity()) {
-                throw new Cm3LeonException("stream " + i + ": " + cc.length() + " cached + " + st.tokenCount()
-                        + " new tokens exceed the cache capacity of " + cc.capacity());
-            }
-            caches[i] = cc;
-            rowStart[i + 1] = rowStart[i] + st.tokenCount();
-        }
-        int n = rowStart[s];
-        int[] tokens = new int[n];
-        int[] streamOf = new int[n];
-        int[] posOf = new int[n];
-        for (int i = 0; i < s; i++) {
-            int[] t = steps.get(i).tokens();
-            for (int j = 0; j < t.length; j++) {
-                int row = rowStart[i] + j;
-                if (t[j] < 0 || t[j] >= c.vocabSize()) {
-                    throw new Cm3LeonException("stream " + i + ": token id " + t[j] + " is outside the vocabulary of " + c.vocabSize());
-                }
-                tokens[row] = t[j];
-                streamOf[row] = i;
-                posOf[row] = caches[i].length() + j;
-            }
-        }
+        Batch b = Batch.of(this, steps);
+        int n = b.rows();
 
         float[] x = new float[n * d];          // residual stream [n, d]
         float[] xn = new float[n * d];         // normed input [n, d]
@@ -124,35 +171,46 @@ public final class CpuEngine implements Engine {
         float[] proj = new float[n * d];       // o_proj / down_proj output [n, d]
         float[] gate = new float[n * ff];      // [n, ff]
         float[] up = new float[n * ff];
-        for (int r = 0; r < n; r++) embed.copyRow(tokens[r], x, r * d);
+        for (int r = 0; r < n; r++) embed.copyRow(b.tokens[r], x, r * d);
         if (probe != null) probe.embeddings(x, n);
 
         float eps = (float) c.rmsNormEps();
-        float qkEps = (float) ModelConfig.QK_NORM_EPS;
+        int[] queryRows = Batch.identity(n);   // the rows that go on past the KV append: all but in the last layer
         for (int li = 0; li < layers.length; li++) {
             Layer L = layers[li];
+            // The last layer only needs keys and values of rows whose logits nobody asked for.
+            boolean compact = li == layers.length - 1 && b.wanted.length < n;
             // attention block
             float[] attnIn = x;
             if (!c.swinNorm()) {
                 CpuOps.rmsNorm(x, L.inputNorm, eps, n, d, xn);
                 attnIn = xn;
             }
-            L.q.matmul(attnIn, n, q);
-            L.k.matmul(attnIn, n, k);
-            L.v.matmul(attnIn, n, v);
+            if (compact) {
+                queryRows = b.wanted;
+                MatrixWeights.matmul(attnIn, n, new MatrixWeights[]{L.k, L.v}, new float[][]{k, v});
+                L.q.matmul(Batch.gather(attnIn, d, queryRows), queryRows.length, q);
+            } else {
+                MatrixWeights.matmul(attnIn, n, L.qkv(), new float[][]{q, k, v});
+            }
+            int m = queryRows.length;
             if (L.qNormW != null) {
-                CpuOps.headLayerNorm(q, n, c.numHeads(), c.headDim(), L.qNormW, L.qNormB, qkEps);
+                float qkEps = (float) ModelConfig.QK_NORM_EPS;
+                CpuOps.headLayerNorm(q, m, c.numHeads(), c.headDim(), L.qNormW, L.qNormB, qkEps);
                 CpuOps.headLayerNorm(k, n, c.numKvHeads(), c.headDim(), L.kNormW, L.kNormB, qkEps);
             }
+            for (int i = 0; i < m; i++) rotate(q, i * qDim, c.numHeads(), b.posOf[queryRows[i]]);
             for (int r = 0; r < n; r++) {
-                int csOff = posOf[r] * rope.half;
-                CpuOps.ropeRotateHalf(q, r * qDim, c.numHeads(), c.headDim(), rope.cos, rope.sin, csOff);
-                CpuOps.ropeRotateHalf(k, r * kvDim, c.numKvHeads(), c.headDim(), rope.cos, rope.sin, csOff);
-                float[] kc = caches[streamOf[r]].keys(li), vc = caches[streamOf[r]].values(li);
-                System.arraycopy(k, r * kvDim, kc, posOf[r] * kvDim, kvDim);
-                System.arraycopy(v, r * kvDim, vc, posOf[r] * kvDim, kvDim);
+                rotate(k, r * kvDim, c.numKvHeads(), b.posOf[r]);
+                CpuKvCache cache = b.caches[b.streamOf[r]];
+                System.arraycopy(k, r * kvDim, cache.keys(li), b.posOf[r] * kvDim, kvDim);
+                System.arraycopy(v, r * kvDim, cache.values(li), b.posOf[r] * kvDim, kvDim);
             }
-            attention(li, q, att, n, streamOf, posOf, caches);
+            attention(li, q, att, queryRows, b);
+            if (compact) {
+                x = Batch.gather(x, d, queryRows);
+                n = m;
+            }
             L.o.matmul(att, n, proj);
             if (c.swinNorm()) CpuOps.rmsNorm(proj, L.inputNorm, eps, n, d, proj);
             CpuOps.add(x, proj, n * d);                                   // h = x + attn
@@ -163,56 +221,36 @@ public final class CpuEngine implements Engine {
                 CpuOps.rmsNorm(x, L.postNorm, eps, n, d, xn);
                 mlpIn = xn;
             }
-            L.gate.matmul(mlpIn, n, gate);
-            L.up.matmul(mlpIn, n, up);
+            MatrixWeights.matmul(mlpIn, n, new MatrixWeights[]{L.gate, L.up}, new float[][]{gate, up});
             CpuOps.swiglu(gate, up, n * ff);
             L.down.matmul(gate, n, proj);
             if (c.swinNorm()) CpuOps.rmsNorm(proj, L.postNorm, eps, n, d, proj);
             CpuOps.add(x, proj, n * d);                                   // y = h + mlp
             if (probe != null) probe.layerOutput(li, x, n);
         }
-        for (int i = 0; i < s; i++) caches[i].advance(steps.get(i).tokenCount());
-        return logits(steps, rowStart, x, probe);
+        for (int i = 0; i < steps.size(); i++) b.caches[i].advance(steps.get(i).tokenCount());
+        boolean compacted = queryRows == b.wanted && b.wanted.length < b.rows();
+        return logits(b, compacted ? x : Batch.gather(x, d, b.wanted), probe);
     }
 
-    /** Final norm and lm_head only for the rows whose logits were asked for. */
-    private float[][] logits(List<StreamStep> steps, int[] rowStart, float[] x, ActivationProbe probe) {
+    private void rotate(float[] x, int off, int heads, int pos) {
+        if (c.interleavedRope()) CpuOps.ropeInterleaved(x, off, heads, c.headDim(), rope.cos, rope.sin, pos * rope.half);
+        else CpuOps.ropeRotateHalf(x, off, heads, c.headDim(), rope.cos, rope.sin, pos * rope.half);
+    }
+
+    /** Final norm and lm_head for the wanted rows [wanted, d], split per stream. */
+    private float[][] logits(Batch b, float[] rows, ActivationProbe probe) {
         int d = c.hiddenSize(), vocab = c.vocabSize();
-        int s = steps.size();
-        int wanted = 0;
-        for (int i = 0; i < s; i++) {
-            wanted += switch (steps.get(i).logits()) {
-                case NONE -> 0;
-                case LAST -> 1;
-                case ALL -> steps.get(i).tokenCount();
-            };
-        }
-        float[][] out = new float[s][];
+        int wanted = b.wanted.length;
+        float[][] out = new float[b.caches.length][];
         if (wanted == 0) return out;
-        float[] rows = new float[wanted * d];
-        int w = 0;
-        for (int i = 0; i < s; i++) {
-            StreamStep st = steps.get(i);
-            switch (st.logits()) {
-                case NONE -> { }
-                case LAST -> System.arraycopy(x, (rowStart[i + 1] - 1) * d, rows, (w++) * d, d);
-                case ALL -> {
-                    System.arraycopy(x, rowStart[i] * d, rows, w * d, st.tokenCount() * d);
-                    w += st.tokenCount();
-                }
-            }
-        }
         CpuOps.rmsNorm(rows, finalNorm, (float) c.rmsNormEps(), wanted, d, rows);
         if (probe != null) probe.finalNorm(rows, wanted);
         float[] all = new float[wanted * vocab];
         lmHead.matmul(rows, wanted, all);
-        w = 0;
-        for (int i = 0; i < s; i++) {
-            int count = switch (steps.get(i).logits()) {
-                case NONE -> 0;
-                case LAST -> 1;
-                case ALL -> steps.get(i).tokenCount();
-            };
+        int w = 0;
+        for (int i = 0; i < out.length; i++) {
+            int count = b.logitRows[i];
             if (count == 0) continue;
             if (wanted == count) {
                 out[i] = all;
@@ -225,33 +263,25 @@ public final class CpuEngine implements Engine {
         return out;
     }
 
-    /**
-     * Causal attention of every new row against its stream's cache (already holding this step's keys). Scores for one
-     * (row, head) live in a scratch array of the row's context length; parallel over rows × heads.
-     */
-    private void attention(int layer, float[] q, float[] att, int n, int[] streamOf, int[] posOf, CpuKvCache[] caches) {
+    /** Each query row against its stream's cache (already holding this step's keys); parallel over rows × heads. */
+    private void attention(int layer, float[] q, float[] att, int[] queryRows, Batch b) {
         int heads = c.numHeads(), hd = c.headDim(), kvDim = c.kvDim(), qDim = c.qDim();
         int group = heads / c.numKvHeads();
         float scale = (float) (1.0 / Math.sqrt(hd));
-        Parallel.forRange(n * heads, 1, (from, to) -> {
-            float[] scores = null;
+        Parallel.forRange(queryRows.length * heads, 1, (from, to) -> {
+            float[] scores = new float[CausalAttention.BLOCK];
             for (int task = from; task < to; task++) {
-                int r = task / heads, h = task % heads;
-                int ctx = posOf[r] + 1;
-                if (scores == null || scores.length < ctx) scores = new float[Math.max(ctx, 64)];
-                float[] kc = caches[streamOf[r]].keys(layer), vc = caches[streamOf[r]].values(layer);
-                int qOff = r * qDim + h * hd;
-                int kvOff = (h / group) * hd;
-                for (int j = 0; j < ctx; j++) scores[j] = CpuOps.dot(q, qOff, kc, j * kvDim + kvOff, hd) * scale;
-                CpuOps.softmax(scores, 0, ctx);
-                java.util.Arrays.fill(att, qOff, qOff + hd, 0f);
-                for (int j = 0; j < ctx; j++) CpuOps.axpy(scores[j], vc, j * kvDim + kvOff, att, qOff, hd);
+                int i = task / heads, h = task % heads, r = queryRows[i];
+                CpuKvCache cache = b.caches[b.streamOf[r]];
+                CausalAttention.attend(q, i * qDim + h * hd, cache.keys(layer), cache.values(layer), (h / group) * hd, kvDim,
+                        b.posOf[r] + 1, hd, scale, att, i * qDim + h * hd, scores);
             }
         });
     }
 
     @Override
     public void close() {
-        // Weights are views of the checkpoint, which its owner closes; caches are closed by their requests.
+        // Views of the checkpoint are its owner's to close; quantized copies are this engine's.
+        if (arena != null && closed.compareAndSet(false, true)) arena.close();
     }
 }

@@ -41,6 +41,17 @@ public final class CpuOps {
         for (; i < n; i++) y[yOff + i] += a * x[xOff + i];
     }
 
+    /** x[off+i] *= a for i < n. */
+    public static void scale(float[] x, int off, int n, float a) {
+        int i = 0;
+        if (n >= F.length()) {
+            for (int upper = F.loopBound(n); i < upper; i += F.length()) {
+                FloatVector.fromArray(F, x, off + i).mul(a).intoArray(x, off + i);
+            }
+        }
+        for (; i < n; i++) x[off + i] *= a;
+    }
+
     /** RMSNorm of each of {@code rows} rows of width {@code d}: out = x / sqrt(mean(x²) + eps) · weight. */
     public static void rmsNorm(float[] x, float[] weight, float eps, int rows, int d, float[] out) {
         for (int r = 0; r < rows; r++) {
@@ -85,6 +96,20 @@ public final class CpuOps {
                 float c = cos[csOff + i], s = sin[csOff + i];
                 x[base + i] = x1 * c - x2 * s;
                 x[base + i + half] = x2 * c + x1 * s;
+            }
+        }
+    }
+
+    /** RoPE on adjacent pairs (2i, 2i+1), the layout of GGUF's permuted query and key rows. */
+    public static void ropeInterleaved(float[] x, int off, int heads, int headDim, float[] cos, float[] sin, int csOff) {
+        int half = headDim / 2;
+        for (int h = 0; h < heads; h++) {
+            int base = off + h * headDim;
+            for (int i = 0; i < half; i++) {
+                float x1 = x[base + 2 * i], x2 = x[base + 2 * i + 1];
+                float c = cos[csOff + i], s = sin[csOff + i];
+                x[base + 2 * i] = x1 * c - x2 * s;
+                x[base + 2 * i + 1] = x2 * c + x1 * s;
             }
         }
     }

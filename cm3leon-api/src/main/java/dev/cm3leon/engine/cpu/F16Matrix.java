@@ -19,7 +19,7 @@ import java.nio.ByteOrder;
  */
 public final class F16Matrix extends MatrixWeights {
     private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
-    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     private static final ValueLayout.OfShort LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final float TWO_POW_112 = 0x1p112f;
 
@@ -32,8 +32,8 @@ public final class F16Matrix extends MatrixWeights {
         return DType.F16;
     }
 
-    @Override
-    FloatVector load(long index) {
+    /** {@code L} elements from element {@code index}, widened. */
+    private FloatVector load(long index) {
         ShortVector s = ShortVector.fromMemorySegment(S, data, index * 2, ByteOrder.LITTLE_ENDIAN);
         IntVector h = (IntVector) s.convertShape(VectorOperators.S2I, I, 0);
         IntVector sign = h.and(0x8000).lanewise(VectorOperators.LSHL, 16);
@@ -46,8 +46,15 @@ public final class F16Matrix extends MatrixWeights {
         return bits.reinterpretAsFloats();
     }
 
-    @Override
-    float get(long index) {
+    private float get(long index) {
         return Float.float16ToFloat(data.get(LE, index * 2));
+    }
+
+    @Override
+    void widen(int r, int k0, int len, float[] dst, int off) {
+        long base = (long) r * cols + k0;
+        int k = 0;
+        for (int upper = F.loopBound(len); k < upper; k += L) load(base + k).intoArray(dst, off + k);
+        for (; k < len; k++) dst[off + k] = get(base + k);
     }
 }

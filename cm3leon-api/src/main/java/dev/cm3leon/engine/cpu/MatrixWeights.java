@@ -1,21 +1,34 @@
 package dev.cm3leon.engine.cpu;
 
+import dev.cm3leon.checkpoint.BlockQuantizer;
 import dev.cm3leon.checkpoint.CheckpointException;
 import dev.cm3leon.checkpoint.DType;
 import dev.cm3leon.checkpoint.Tensor;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * A weight matrix [rows, cols] in its stored dtype, read straight from the (mapped) segment. Products accumulate in
- * f32. One final subclass per storage type supplies the widening load; the loops are shared.
+ * A weight matrix [rows, cols] in its stored dtype, read straight from its segment (a mapped checkpoint, or memory
+ * the engine quantized into). Products accumulate in f32.
+ *
+ * <p>Every final subclass widens a run of one row to f32 ({@link #widen}); the shared loops need nothing else, so
+ * every product works for every storage type. The types that matter for speed override {@link #dots} with a fused
+ * loop that widens in registers: decode reads each weight once per step and must stay bound by memory bandwidth.
+ * Those hot loops live in the final classes on purpose: a shared loop calling an abstract load would see every
+ * storage type of the process at one call site and stop being inlined.
  */
-public abstract sealed class MatrixWeights permits F32Matrix, Bf16Matrix, F16Matrix {
+public abstract sealed class MatrixWeights permits F32Matrix, Bf16Matrix, F16Matrix, Q8Matrix, Q4Matrix {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     static final int L = F.length();
+    /** Products of at least this many input rows go through the blocked kernel; fewer stream each row once. */
+    static final int BLOCKED_MIN_ROWS = 8;
+    /** Inputs that share one pass over a weight row in {@link #dots}. */
+    static final int MAX_DOTS = 4;
+    /** Columns the generic {@link #dots} widens at a time. */
+    static final int CHUNK = 512;
 
     final String name;
     final int rows, cols;
@@ -40,8 +53,10 @@ public abstract sealed class MatrixWeights permits F32Matrix, Bf16Matrix, F16Mat
             case F32 -> new F32Matrix(t.name(), (int) rows, (int) cols, t.data());
             case BF16 -> new Bf16Matrix(t.name(), (int) rows, (int) cols, t.data());
             case F16 -> new F16Matrix(t.name(), (int) rows, (int) cols, t.data());
+            case Q8_0 -> new Q8Matrix(t.name(), (int) rows, (int) cols, t.data());
+            case Q4_0 -> new Q4Matrix(t.name(), (int) rows, (int) cols, t.data());
             default -> throw new CheckpointException("tensor '" + t.name() + "': dtype " + t.dtype()
-                    + " is not supported for weights (F32, F16, BF16)");
+                    + " is not supported for weights (F32, F16, BF16, Q8_0, Q4_0)");
         };
     }
 
@@ -64,89 +79,126 @@ public abstract sealed class MatrixWeights permits F32Matrix, Bf16Matrix, F16Mat
         return data.byteSize();
     }
 
-    /** {@code L} consecutive elements starting at element {@code index}, widened to f32. */
-    abstract FloatVector load(long index);
-
-    /** One element widened to f32 (tails and gathers). */
-    abstract float get(long index);
-
-    /** Copies row {@code r} into {@code dst[off, off + cols)} (embedding gather). */
-    public void copyRow(int r, float[] dst, int off) {
-        checkRow(r);
-        long base = (long) r * cols;
-        int k = 0;
-        for (int upper = F.loopBound(cols); k < upper; k += L) load(base + k).intoArray(dst, off + k);
-        for (; k < cols; k++) dst[off + k] = get(base + k);
-    }
-
-    private void checkRow(int r) {
-        if (r < 0 || r >= rows) throw new IndexOutOfBoundsException("row " + r + " of '" + name + "' with " + rows + " rows");
+    /** The stored bytes (quantizers read them; tests compare them). */
+    public MemorySegment data() {
+        return data;
     }
 
     /**
-     * {@code out[t, r] = Σ_k W[r, k] · x[t, k]} for {@code n} input rows: x [n, cols] → out [n, rows]. Each weight row
-     * is read once for all {@code n} inputs, so extra streams cost little when the product is memory-bound.
+     * Widens {@code W[r, k0 .. k0+len)} to f32 into {@code dst[off .. off+len)}. Block types need {@code k0} and
+     * {@code len} to be whole blocks, or {@code len} to reach the end of the row.
+     */
+    abstract void widen(int r, int k0, int len, float[] dst, int off);
+
+    /** Whether {@link #quantize} can store this matrix as {@code type}: rows must be whole blocks. */
+    public boolean canQuantize(DType type) {
+        return type.isQuantized() && cols % type.blockSize() == 0;
+    }
+
+    /**
+     * A copy quantized to {@code type} (Q8_0 or Q4_0) in memory of {@code arena}, rows in parallel. The source is
+     * read once; its pages can be dropped afterwards.
+     */
+    public MatrixWeights quantize(DType type, Arena arena) {
+        if (!canQuantize(type)) throw new IllegalArgumentException("'" + name + "' cannot be stored as " + type);
+        long rowBytes = type.bytesFor(cols);
+        MemorySegment q = arena.allocate(rowBytes * rows, 64);
+        Parallel.forRange(rows, Math.max(1, (1 << 16) / cols), (r0, r1) -> {
+            float[] row = new float[cols];
+            for (int r = r0; r < r1; r++) {
+                widen(r, 0, cols, row, 0);
+                BlockQuantizer.quantize(type, row, 0, cols, q, r * rowBytes);
+            }
+        });
+        return type == DType.Q8_0 ? new Q8Matrix(name, rows, cols, q) : new Q4Matrix(name, rows, cols, q);
+    }
+
+    /** Copies row {@code r} into {@code dst[off, off + cols)} (embedding gather). */
+    public void copyRow(int r, float[] dst, int off) {
+        if (r < 0 || r >= rows) throw new IndexOutOfBoundsException("row " + r + " of '" + name + "' with " + rows + " rows");
+        widen(r, 0, cols, dst, off);
+    }
+
+    /**
+     * {@code out[t, r] = Σ_k W[r, k] · x[t, k]} for {@code n} input rows: x [n, cols] → out [n, rows]. A few inputs
+     * (decode: one per stream) share one pass over each weight row, so extra streams cost little while the product is
+     * memory-bound; many inputs (prefill) go through {@link BlockedMatmul}, which is compute-bound.
      */
     public void matmul(float[] x, int n, float[] out) {
+        checkSizes(x, n, out);
+        if (n >= BLOCKED_MIN_ROWS) {
+            BlockedMatmul.multiply(this, x, n, out);
+        } else {
+            float[] xp = prepareInput(x, n);
+            Parallel.forRange(rows, grain(cols, n), (r0, r1) -> rowRange(r0, r1, xp, n, out));
+        }
+    }
+
+    /**
+     * {@code outs[i] = x · ws[i]ᵀ} for matrices of the same width, in one parallel region when the product streams
+     * the weights (q, k and v, or gate and up, of one decode step): fewer hand-offs between threads per step.
+     */
+    public static void matmul(float[] x, int n, MatrixWeights[] ws, float[][] outs) {
+        if (n >= BLOCKED_MIN_ROWS || ws.length == 1) {
+            for (int i = 0; i < ws.length; i++) ws[i].matmul(x, n, outs[i]);
+            return;
+        }
+        int total = 0;
+        float[][] inputs = new float[ws.length][];
+        for (int i = 0; i < ws.length; i++) {
+            if (ws[i].cols != ws[0].cols) throw new IllegalArgumentException("'" + ws[i].name + "' differs in width");
+            ws[i].checkSizes(x, n, outs[i]);
+            total += ws[i].rows;
+            // Matrices of one storage type share their input layout.
+            inputs[i] = i > 0 && ws[i].getClass() == ws[i - 1].getClass() ? inputs[i - 1] : ws[i].prepareInput(x, n);
+        }
+        Parallel.forRange(total, grain(ws[0].cols, n), (from, to) -> {
+            int start = 0;
+            for (int i = 0; i < ws.length && start < to; start += ws[i].rows, i++) {
+                int a = Math.max(from, start) - start, b = Math.min(to, start + ws[i].rows) - start;
+                if (a < b) ws[i].rowRange(a, b, inputs[i], n, outs[i]);
+            }
+        });
+    }
+
+    /** Rows per parallel task: at least ~64 KiB of f32 work, so a task outweighs its hand-off. */
+    private static int grain(int cols, int n) {
+        return Math.max(1, (1 << 16) / Math.max(1, cols * Math.min(n, MAX_DOTS)));
+    }
+
+    private void checkSizes(float[] x, int n, float[] out) {
         if ((long) n * cols > x.length || (long) n * rows > out.length) {
             throw new IllegalArgumentException("'" + name + "': x or out too small for " + n + " rows");
         }
-        int grain = Math.max(1, (1 << 16) / Math.max(1, cols * Math.max(1, Math.min(n, 8))));
-        Parallel.forRange(rows, grain, (r0, r1) -> rowRange(r0, r1, x, n, out));
     }
 
-    /** Single-threaded product for rows {@code [r0, r1)}; callers that parallelise themselves use this. */
+    /**
+     * The inputs x [n, cols] in the layout this type's {@link #dots} reads (a permuted copy, or x itself), prepared
+     * once per product rather than per row.
+     */
+    float[] prepareInput(float[] x, int n) {
+        return x;
+    }
+
+    /** Single-threaded product for rows {@code [r0, r1)} of inputs laid out by {@link #prepareInput}. */
     void rowRange(int r0, int r1, float[] x, int n, float[] out) {
+        float[] scratch = new float[Math.min(cols, CHUNK)];
         for (int r = r0; r < r1; r++) {
-            int t = 0;
-            for (; t + 4 <= n; t += 4) dot4(r, x, t, out);
-            for (; t < n; t++) out[t * rows + r] = dot(r, x, t * cols);
+            for (int t = 0; t < n; t += MAX_DOTS) dots(r, x, t, Math.min(MAX_DOTS, n - t), out, scratch);
         }
     }
 
-    /** One row against one input row, two accumulator chains to hide FMA latency. */
-    float dot(int r, float[] x, int xOff) {
-        long base = (long) r * cols;
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
-        int k = 0;
-        int upper2 = cols - (cols % (2 * L));
-        for (; k < upper2; k += 2 * L) {
-            a0 = load(base + k).fma(FloatVector.fromArray(F, x, xOff + k), a0);
-            a1 = load(base + k + L).fma(FloatVector.fromArray(F, x, xOff + k + L), a1);
+    /**
+     * {@code out[(t+i)·rows + r] = Σ_k W[r, k] · x[(t+i)·cols + k]} for {@code i < m ≤ MAX_DOTS}: one pass over the
+     * row serves all {@code m} inputs. This generic version widens a chunk at a time into {@code scratch}.
+     */
+    void dots(int r, float[] x, int t, int m, float[] out, float[] scratch) {
+        float[] s = new float[m];
+        for (int k0 = 0; k0 < cols; k0 += scratch.length) {
+            int len = Math.min(scratch.length, cols - k0);
+            widen(r, k0, len, scratch, 0);
+            for (int i = 0; i < m; i++) s[i] += CpuOps.dot(scratch, 0, x, (t + i) * cols + k0, len);
         }
-        for (int upper = F.loopBound(cols); k < upper; k += L) {
-            a0 = load(base + k).fma(FloatVector.fromArray(F, x, xOff + k), a0);
-        }
-        float s = a0.add(a1).reduceLanes(VectorOperators.ADD);
-        for (; k < cols; k++) s += get(base + k) * x[xOff + k];
-        return s;
-    }
-
-    /** One row against four input rows t..t+3: the weight vector is loaded once for four FMAs. */
-    void dot4(int r, float[] x, int t, float[] out) {
-        long base = (long) r * cols;
-        int x0 = t * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
-        int k = 0;
-        for (int upper = F.loopBound(cols); k < upper; k += L) {
-            FloatVector w = load(base + k);
-            a0 = w.fma(FloatVector.fromArray(F, x, x0 + k), a0);
-            a1 = w.fma(FloatVector.fromArray(F, x, x1 + k), a1);
-            a2 = w.fma(FloatVector.fromArray(F, x, x2 + k), a2);
-            a3 = w.fma(FloatVector.fromArray(F, x, x3 + k), a3);
-        }
-        float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
-        float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
-        for (; k < cols; k++) {
-            float w = get(base + k);
-            s0 += w * x[x0 + k];
-            s1 += w * x[x1 + k];
-            s2 += w * x[x2 + k];
-            s3 += w * x[x3 + k];
-        }
-        out[t * rows + r] = s0;
-        out[(t + 1) * rows + r] = s1;
-        out[(t + 2) * rows + r] = s2;
-        out[(t + 3) * rows + r] = s3;
+        for (int i = 0; i < m; i++) out[(t + i) * rows + r] = s[i];
     }
 }

@@ -1,0 +1,72 @@
+package dev.cm3leon.checkpoint;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/** A file written through one reusable off-heap buffer, so multi-gigabyte checkpoints stream with a small heap. */
+final class ChunkedOutput implements AutoCloseable {
+    private static final int BUFFER = 8 << 20;
+
+    private final Path path;
+    private final FileChannel channel;
+    private final Arena arena = Arena.ofConfined();
+    private final MemorySegment buffer = arena.allocate(BUFFER, 4096);
+    private long used;
+    private long written;
+
+    ChunkedOutput(Path path) throws IOException {
+        this.path = path;
+        this.channel = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                StandardOpenOption.WRITE);
+    }
+
+    /** Bytes written so far, buffered ones included. */
+    long position() {
+        return written + used;
+    }
+
+    void bytes(byte[] b) throws IOException {
+        for (int off = 0; off < b.length; ) {
+            room(1);
+            int n = (int) Math.min(b.length - off, BUFFER - used);
+            MemorySegment.copy(b, off, buffer, ValueLayout.JAVA_BYTE, used, n);
+            used += n;
+            off += n;
+        }
+    }
+
+    void zeros(long n) throws IOException {
+        bytes(new byte[Math.toIntExact(n)]);
+    }
+
+    /** Encodes one row of {@code count} values as {@code type}. */
+    void row(DType type, float[] values, int count) throws IOException {
+        long size = type.bytesFor(count);
+        if (size > BUFFER) throw new IOException(path + ": a row of " + size + " bytes exceeds the write buffer");
+        room(size);
+        used += RowEncoder.encode(type, values, count, buffer, used);
+    }
+
+    private void room(long n) throws IOException {
+        if (used + n <= BUFFER) return;
+        var bb = buffer.asSlice(0, used).asByteBuffer();
+        while (bb.hasRemaining()) channel.write(bb);
+        written += used;
+        used = 0;
+    }
+
+    @Override
+    public void close() throws IOException {
+        try {
+            room(BUFFER);   // flushes
+        } finally {
+            channel.close();
+            arena.close();
+        }
+    }
+}

@@ -1,0 +1,190 @@
+package dev.cm3leon.engine.cpu;
+
+import dev.cm3leon.checkpoint.DType;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * GGUF Q8_0 weights: each row is blocks of 34 bytes, an f16 scale d then 32 signed bytes q; value = d · q. The dot
+ * product sums q · x per block in f32 lanes and applies d once per block.
+ *
+ * <p>With 256-bit vectors (AVX2) decode takes a block's 32 quants as eight int lanes in one load and peels byte j of
+ * every lane with two shifts: cheaper than widening bytes to ints, which limits this loop on such cores. Lane i then
+ * holds value 4i + j, so the inputs of each block are laid out in that order ({@link #prepareInput}).
+ */
+public final class Q8Matrix extends MatrixWeights {
+    private static final int BLOCK = 32, BLOCK_BYTES = 34;
+    /** Bytes per load: as many as a float vector has lanes, but at least the smallest byte vector (8). */
+    private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, L * 8)));
+    private static final int STEP = B.length(), PARTS = STEP / L;
+    private static final ValueLayout.OfShort F16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    /** Eight int lanes hold one block's quants exactly. */
+    private static final boolean LANES = F.vectorBitSize() == 256;
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
+
+    private final long rowBytes;
+
+    Q8Matrix(String name, int rows, int cols, MemorySegment data) {
+        super(name, rows, cols, data);
+        if (cols % BLOCK != 0) throw new IllegalArgumentException("'" + name + "': " + cols + " columns are not whole Q8_0 blocks");
+        this.rowBytes = (long) cols / BLOCK * BLOCK_BYTES;
+    }
+
+    @Override
+    public DType dtype() {
+        return DType.Q8_0;
+    }
+
+    private float scale(long p) {
+        return Float.float16ToFloat(data.get(F16, p));
+    }
+
+    private ByteVector quants(long p) {
+        return ByteVector.fromMemorySegment(B, data, p, ByteOrder.LITTLE_ENDIAN);
+    }
+
+    @Override
+    void widen(int r, int k0, int len, float[] dst, int off) {
+        long p = r * rowBytes + (long) (k0 / BLOCK) * BLOCK_BYTES;
+        for (int k = 0; k < len; k += BLOCK, p += BLOCK_BYTES) {
+            FloatVector d = FloatVector.broadcast(F, scale(p));
+            for (int j = 0; j < BLOCK; j += STEP) {
+                ByteVector q = quants(p + 2 + j);
+                for (int part = 0; part < PARTS; part++) {
+                    ((FloatVector) q.convertShape(VectorOperators.B2F, F, part)).mul(d).intoArray(dst, off + k + j + part * L);
+                }
+            }
+        }
+    }
+
+    @Override
+    float[] prepareInput(float[] x, int n) {
+        if (!LANES) return x;
+        float[] xp = new float[n * cols];
+        for (int b = 0; b < n * cols; b += BLOCK) {
+            for (int j = 0; j < 4; j++) for (int i = 0; i < 8; i++) xp[b + 8 * j + i] = x[b + 4 * i + j];
+        }
+        return xp;
+    }
+
+    /** Byte j (0–3) of every int lane, sign-extended: value 4i + j of the block in lane i. */
+    private static FloatVector lane(IntVector q, int j) {
+        return (FloatVector) q.lanewise(VectorOperators.LSHL, 24 - 8 * j).lanewise(VectorOperators.ASHR, 24)
+                .convert(VectorOperators.I2F, 0);
+    }
+
+    private IntVector blockLanes(long p) {
+        return IntVector.fromMemorySegment(I, data, p + 2, ByteOrder.LITTLE_ENDIAN);
+    }
+
+    @Override
+    void dots(int r, float[] x, int t, int m, float[] out, float[] scratch) {
+        int x0 = t * cols;
+        if (LANES) {
+            int x1 = m > 1 ? x0 + cols : x0, x2 = m > 2 ? x1 + cols : x1, x3 = m > 3 ? x2 + cols : x2;
+            if (m == 1) out[t * rows + r] = laneDot1(r * rowBytes, x, x0);
+            else laneDot4(r * rowBytes, x, x0, x1, x2, x3, out, t * rows + r, m);
+        } else if (m == 1) {
+            out[t * rows + r] = dot1(r * rowBytes, x, x0);
+        } else {
+            int x1 = x0 + cols, x2 = m > 2 ? x1 + cols : x1, x3 = m > 3 ? x2 + cols : x2;
+            dot4(r * rowBytes, x, x0, x1, x2, x3, out, t * rows + r, m);
+        }
+    }
+
+    /**
+     * Per block: two chains of q · x in f32 lanes, then one FMA by the block's scale. Written out in one method: a
+     * helper returning a vector that the JIT declines to inline would box every vector it returns.
+     */
+    private float dot1(long p, float[] x, int x0) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
+        for (int k = 0; k < cols; k += BLOCK, p += BLOCK_BYTES) {
+            FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F);
+            for (int c = 0; c < BLOCK / L; c += 2) {
+                ByteVector q0 = quants(p + 2 + c * L / STEP * STEP), q1 = quants(p + 2 + (c + 1) * L / STEP * STEP);
+                s0 = ((FloatVector) q0.convertShape(VectorOperators.B2F, F, c * L % STEP / L)).fma(FloatVector.fromArray(F, x, x0 + k + c * L), s0);
+                s1 = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, (c + 1) * L % STEP / L)).fma(FloatVector.fromArray(F, x, x0 + k + (c + 1) * L), s1);
+            }
+            FloatVector d = FloatVector.broadcast(F, scale(p));
+            a0 = s0.fma(d, a0);
+            a1 = s1.fma(d, a1);
+        }
+        return a0.add(a1).reduceLanes(VectorOperators.ADD);
+    }
+
+    private float laneDot1(long p, float[] x, int x0) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
+        for (int k = x0, end = x0 + cols; k < end; k += BLOCK, p += BLOCK_BYTES) {
+            IntVector q = blockLanes(p);
+            FloatVector s0 = lane(q, 0).mul(FloatVector.fromArray(F, x, k));
+            FloatVector s1 = lane(q, 1).mul(FloatVector.fromArray(F, x, k + 8));
+            s0 = lane(q, 2).fma(FloatVector.fromArray(F, x, k + 16), s0);
+            s1 = lane(q, 3).fma(FloatVector.fromArray(F, x, k + 24), s1);
+            FloatVector d = FloatVector.broadcast(F, scale(p));
+            a0 = s0.fma(d, a0);
+            a1 = s1.fma(d, a1);
+        }
+        return a0.add(a1).reduceLanes(VectorOperators.ADD);
+    }
+
+    private void laneDot4(long p, float[] x, int x0, int x1, int x2, int x3, float[] out, int o, int m) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        for (int k = 0; k < cols; k += BLOCK, p += BLOCK_BYTES) {
+            IntVector q = blockLanes(p);
+            FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F), s2 = FloatVector.zero(F), s3 = FloatVector.zero(F);
+            for (int j = 0; j < 4; j++) {
+                FloatVector w = lane(q, j);
+                int e = k + 8 * j;
+                s0 = w.fma(FloatVector.fromArray(F, x, x0 + e), s0);
+                s1 = w.fma(FloatVector.fromArray(F, x, x1 + e), s1);
+                s2 = w.fma(FloatVector.fromArray(F, x, x2 + e), s2);
+                s3 = w.fma(FloatVector.fromArray(F, x, x3 + e), s3);
+            }
+            FloatVector d = FloatVector.broadcast(F, scale(p));
+            a0 = s0.fma(d, a0);
+            a1 = s1.fma(d, a1);
+            a2 = s2.fma(d, a2);
+            a3 = s3.fma(d, a3);
+        }
+        out[o] = a0.reduceLanes(VectorOperators.ADD);
+        if (m > 1) out[o + rows] = a1.reduceLanes(VectorOperators.ADD);
+        if (m > 2) out[o + 2 * rows] = a2.reduceLanes(VectorOperators.ADD);
+        if (m > 3) out[o + 3 * rows] = a3.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Up to four inputs per pass; missing ones repeat the last (their sums are not stored). */
+    private void dot4(long p, float[] x, int x0, int x1, int x2, int x3, float[] out, int o, int m) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        for (int k = 0; k < cols; k += BLOCK, p += BLOCK_BYTES) {
+            FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F), s2 = FloatVector.zero(F), s3 = FloatVector.zero(F);
+            for (int j = 0; j < BLOCK; j += STEP) {
+                ByteVector q = quants(p + 2 + j);
+                for (int part = 0; part < PARTS; part++) {
+                    FloatVector w = (FloatVector) q.convertShape(VectorOperators.B2F, F, part);
+                    int e = k + j + part * L;
+                    s0 = w.fma(FloatVector.fromArray(F, x, x0 + e), s0);
+                    s1 = w.fma(FloatVector.fromArray(F, x, x1 + e), s1);
+                    s2 = w.fma(FloatVector.fromArray(F, x, x2 + e), s2);
+                    s3 = w.fma(FloatVector.fromArray(F, x, x3 + e), s3);
+                }
+            }
+            FloatVector d = FloatVector.broadcast(F, scale(p));
+            a0 = s0.fma(d, a0);
+            a1 = s1.fma(d, a1);
+            a2 = s2.fma(d, a2);
+            a3 = s3.fma(d, a3);
+        }
+        out[o] = a0.reduceLanes(VectorOperators.ADD);
+        if (m > 1) out[o + rows] = a1.reduceLanes(VectorOperators.ADD);
+        if (m > 2) out[o + 2 * rows] = a2.reduceLanes(VectorOperators.ADD);
+        if (m > 3) out[o + 3 * rows] = a3.reduceLanes(VectorOperators.ADD);
+    }
+}

@@ -1,0 +1,117 @@
+package dev.cm3leon.engine.cpu;
+
+import dev.cm3leon.checkpoint.DType;
+import dev.cm3leon.checkpoint.Tensor;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.lang.foreign.Arena;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Every storage type's products against a scalar reference computed in double from the same stored values, on fresh
+ * seeded inputs: odd widths and tails, one to four inputs (the streaming path) and many (the blocked path).
+ */
+class MatrixWeightsTest {
+    private static final Arena ARENA = Arena.ofShared();
+    private static final int[] INPUT_ROWS = {1, 2, 3, 4, 5, 7, 8, 9, 13, 40};
+
+    @AfterAll
+    static void close() {
+        ARENA.close();
+    }
+
+    static Stream<Arguments> shapes() {
+        List<Arguments> out = new ArrayList<>();
+        int[][] floatShapes = {{1, 1}, {5, 7}, {17, 33}, {9, 257}, {13, 600}, {6, 1030}};
+        int[][] blockShapes = {{1, 32}, {3, 64}, {7, 96}, {13, 544}, {19, 1056}};
+        for (DType t : List.of(DType.F32, DType.BF16, DType.F16)) for (int[] s : floatShapes) out.add(Arguments.of(t, s[0], s[1]));
+        for (DType t : List.of(DType.Q8_0, DType.Q4_0)) for (int[] s : blockShapes) out.add(Arguments.of(t, s[0], s[1]));
+        return out.stream();
+    }
+
+    @ParameterizedTest(name = "{0} {1}×{2}")
+    @MethodSource("shapes")
+    void productsMatchTheScalarReference(DType type, int rows, int cols) {
+        Random rnd = new Random(31L * rows + cols + type.ordinal());
+        Tensor t = RandomWeights.tensor("w", type, rows, cols, rnd, ARENA);
+        MatrixWeights w = MatrixWeights.of(t);
+        assertThat(w.dtype()).isEqualTo(type);
+        for (int n : INPUT_ROWS) {
+            float[] x = RandomWeights.floats(n * cols, rnd);
+            float[] out = new float[n * rows];
+            w.matmul(x, n, out);
+            assertProduct(t, x, n, out);
+        }
+    }
+
+    @ParameterizedTest(name = "{0} {1}×{2}")
+    @MethodSource("shapes")
+    void rowsWidenToTheStoredValues(DType type, int rows, int cols) {
+        Random rnd = new Random(7L * rows + cols);
+        Tensor t = RandomWeights.tensor("w", type, rows, cols, rnd, ARENA);
+        MatrixWeights w = MatrixWeights.of(t);
+        float[] row = new float[cols + 3];
+        for (int r = 0; r < rows; r++) {
+            w.copyRow(r, row, 3);
+            for (int k = 0; k < cols; k++) assertThat(row[3 + k]).isEqualTo(t.getFloat((long) r * cols + k));
+        }
+    }
+
+    @Test
+    void severalMatricesInOneRegionMatchEachAlone() {
+        Random rnd = new Random(5);
+        int cols = 200;
+        Tensor a = RandomWeights.tensor("a", DType.BF16, 37, cols, rnd, ARENA), b = RandomWeights.tensor("b", DType.F32, 3, cols, rnd, ARENA);
+        for (int n : new int[]{1, 3, 9}) {
+            float[] x = RandomWeights.floats(n * cols, rnd);
+            float[] outA = new float[n * 37], outB = new float[n * 3];
+            MatrixWeights.matmul(x, n, new MatrixWeights[]{MatrixWeights.of(a), MatrixWeights.of(b)}, new float[][]{outA, outB});
+            assertProduct(a, x, n, outA);
+            assertProduct(b, x, n, outB);
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("quantizedTypes")
+    void quantizingAtLoadStoresWhatTheQuantizerWrites(DType type) {
+        Random rnd = new Random(11);
+        Tensor f = RandomWeights.tensor("w", DType.F32, 9, 96, new Random(12), ARENA);
+        Tensor expected = RandomWeights.tensor("w", type, 9, 96, new Random(12), ARENA);
+        MatrixWeights q = MatrixWeights.of(f).quantize(type, ARENA);
+        assertThat(q.dtype()).isEqualTo(type);
+        assertThat(q.data().mismatch(expected.data())).isEqualTo(-1L);
+        float[] x = RandomWeights.floats(96, rnd), out = new float[9];
+        q.matmul(x, 1, out);
+        assertProduct(expected, x, 1, out);
+    }
+
+    static Stream<DType> quantizedTypes() {
+        return Stream.of(DType.Q8_0, DType.Q4_0);
+    }
+
+    /** |out − Σ w·x| within f32 rounding of the sum of magnitudes. */
+    static void assertProduct(Tensor w, float[] x, int n, float[] out) {
+        int rows = (int) w.dim(0), cols = (int) w.dim(1);
+        for (int t = 0; t < n; t++) {
+            for (int r = 0; r < rows; r++) {
+                double s = 0, mag = 0;
+                for (int k = 0; k < cols; k++) {
+                    double p = (double) w.getFloat((long) r * cols + k) * x[t * cols + k];
+                    s += p;
+                    mag += Math.abs(p);
+                }
+                assertThat((double) out[t * rows + r]).as("%s n=%d t=%d r=%d", w.dtype(), n, t, r)
+                        .isCloseTo(s, org.assertj.core.data.Offset.offset(2e-6 * mag + 1e-6));
+            }
+        }
+    }
+}
