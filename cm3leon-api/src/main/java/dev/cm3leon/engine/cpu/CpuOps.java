@@ -188,11 +188,6 @@ public final class CpuOps {
         }
     }
 
-    /** x[off+i] *= a for i < n. */
-    public static void scale(float[] x, int off, int n, float a) {
-        for (int i = 0; i < n; i++) x[off + i] *= a;
-    }
-
     /** Divides x[off, off+n) by its L2 norm (left as is when the norm is 0); returns the norm. */
     public static float l2Normalize(float[] x, int off, int n) {
         float norm = (float) Math.sqrt(dot(x, off, x, off, n));
