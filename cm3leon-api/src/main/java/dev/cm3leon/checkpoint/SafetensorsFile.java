@@ -1,7 +1,7 @@
 package dev.cm3leon.checkpoint;
 
-import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
@@ -12,7 +12,9 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.charset.CharacterCodingException;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -35,8 +37,10 @@ public final class SafetensorsFile implements TensorSource {
     /** Headers larger than this are refused before they are read (real checkpoints have headers of a few hundred KB). */
     public static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
 
+    /** Strict JSON for every checkpoint file: duplicate keys and content after the value are errors, as in serde. */
     static final ObjectMapper JSON = JsonMapper.builder()
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .build();
 
     private final Path path;
@@ -69,9 +73,16 @@ public final class SafetensorsFile implements TensorSource {
             if (headerLen > MAX_HEADER_BYTES) {
                 throw CheckpointException.of(path, "header length " + headerLen + " exceeds the limit of " + MAX_HEADER_BYTES + " bytes");
             }
-            ByteBuffer headerBuf = ByteBuffer.allocate((int) headerLen);
-            readFully(channel, headerBuf, 8, path);
-            String header = decodeUtf8(headerBuf.flip(), path);
+            // The format's header is a JSON object: a file that starts otherwise is refused before a large read.
+            ByteBuffer first = ByteBuffer.allocate(1);
+            readFully(channel, first, 8, path);
+            if (first.get(0) != '{') {
+                throw CheckpointException.of(path, "header does not start with '{' (byte 0x"
+                        + Integer.toHexString(first.get(0) & 0xFF) + ")");
+            }
+            byte[] header = new byte[(int) headerLen];
+            readFully(channel, ByteBuffer.wrap(header), 8, path);
+            requireUtf8(header, path);
             MemorySegment whole = fileSize == 0 ? MemorySegment.NULL
                     : channel.map(FileChannel.MapMode.READ_ONLY, 0, fileSize, arena);
             long dataStart = 8 + headerLen;
@@ -97,18 +108,28 @@ public final class SafetensorsFile implements TensorSource {
         }
     }
 
-    private static String decodeUtf8(ByteBuffer bytes, Path path) {
-        try {
-            return StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(bytes).toString();
-        } catch (CharacterCodingException e) {
-            throw CheckpointException.of(path, "header is not valid UTF-8");
+    /** Validates in small chunks: a header may be 100 MB, and a decoded copy would double or triple that. */
+    private static void requireUtf8(byte[] bytes, Path path) {
+        CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        ByteBuffer in = ByteBuffer.wrap(bytes);
+        CharBuffer out = CharBuffer.allocate(8192);
+        CoderResult result;
+        do {
+            out.clear();
+            result = decoder.decode(in, out, true);
+        } while (result.isOverflow());
+        if (!result.isError()) {
+            out.clear();
+            result = decoder.flush(out);
+        }
+        if (result.isError()) {
+            throw CheckpointException.of(path, "header is not valid UTF-8 (at byte " + (8 + in.position()) + ")");
         }
     }
 
-    private static Map<String, Tensor> parseHeader(Path path, String header, MemorySegment data, Map<String, String> metadata) {
+    private static Map<String, Tensor> parseHeader(Path path, byte[] header, MemorySegment data, Map<String, String> metadata) {
         JsonNode root;
         try {
             root = JSON.readTree(header);

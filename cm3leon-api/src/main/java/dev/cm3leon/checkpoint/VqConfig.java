@@ -12,6 +12,10 @@ import java.util.Arrays;
 public record VqConfig(int inChannels, int outChannels, int baseChannels, int[] channelMultiplier, int numResBlocks,
                        int[] attnResolutions, int latentChannels, int embedDim, int numEmbeddings, int resolution,
                        boolean doubleLatent) {
+    static final int MAX_LEVELS = 16;
+    /** A context-sized bound: Chameleon's grid is 32×32 = 1024 tokens. */
+    static final int MAX_TOKENS_PER_IMAGE = 1 << 20;
+
     public VqConfig {
         channelMultiplier = channelMultiplier.clone();
         attnResolutions = attnResolutions.clone();
@@ -48,9 +52,16 @@ public record VqConfig(int inChannels, int outChannels, int baseChannels, int[] 
         int base = vq.requireInt("base_channels", 1);
         int[] mult = vq.intArray("channel_multiplier", new int[]{1, 1, 2, 2, 4}, 1);
         if (mult.length == 0) throw vq.error("channel_multiplier", "must not be empty");
+        // Each level halves the image; past 16 levels the shift below would wrap and the grid be nonsense.
+        if (mult.length > MAX_LEVELS) throw vq.error("channel_multiplier", "has " + mult.length + " levels, more than " + MAX_LEVELS);
         int resolution = vq.requireInt("resolution", 1);
         if (resolution % (1 << (mult.length - 1)) != 0) {
             throw vq.error("resolution", "(" + resolution + ") must be divisible by 2^(levels-1) = " + (1 << (mult.length - 1)));
+        }
+        long grid = resolution >> (mult.length - 1);
+        if (grid * grid > MAX_TOKENS_PER_IMAGE) {
+            throw vq.error("resolution", "(" + resolution + ") gives a " + grid + "×" + grid + " code grid, more than "
+                    + MAX_TOKENS_PER_IMAGE + " tokens per image");
         }
         VqConfig c = new VqConfig(
                 vq.optInt("in_channels", 3, 1),
