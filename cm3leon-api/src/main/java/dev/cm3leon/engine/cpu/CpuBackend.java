@@ -4,6 +4,7 @@ import dev.cm3leon.engine.Backend;
 import dev.cm3leon.engine.DecoderWeights;
 import dev.cm3leon.engine.Engine;
 import dev.cm3leon.engine.EngineOptions;
+import dev.cm3leon.engine.KvCacheBudget;
 
 /** The pure-Java backend: always available, the reference for the others. */
 public final class CpuBackend implements Backend {
@@ -25,6 +26,6 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Engine open(DecoderWeights weights, EngineOptions options) {
-        return new CpuEngine(weights);
+        return new CpuEngine(weights, KvCacheBudget.of(options));
     }
 }

@@ -4,6 +4,8 @@ import dev.cm3leon.Cm3LeonException;
 import dev.cm3leon.checkpoint.ModelConfig;
 import dev.cm3leon.engine.DecoderWeights;
 import dev.cm3leon.engine.Engine;
+import dev.cm3leon.engine.EngineOptions;
+import dev.cm3leon.engine.KvCacheBudget;
 import dev.cm3leon.engine.KvCache;
 import dev.cm3leon.engine.StreamStep;
 
@@ -21,6 +23,7 @@ public final class CpuEngine implements Engine {
     private final Layer[] layers;
     private final float[] finalNorm;
     private final RopeTable rope;
+    private final KvCacheBudget kvBudget;
 
     /** Per-layer weights: matrices stay views of the checkpoint; the small vectors are copied to the heap. */
     private record Layer(MatrixWeights q, MatrixWeights k, MatrixWeights v, MatrixWeights o,
@@ -30,7 +33,12 @@ public final class CpuEngine implements Engine {
     }
 
     public CpuEngine(DecoderWeights w) {
+        this(w, KvCacheBudget.of(EngineOptions.defaults()));
+    }
+
+    public CpuEngine(DecoderWeights w, KvCacheBudget kvBudget) {
         this.c = w.config();
+        this.kvBudget = kvBudget;
         this.embed = MatrixWeights.of(w.embedTokens());
         this.lmHead = MatrixWeights.of(w.lmHead());
         this.finalNorm = w.norm().toFloatArray();
@@ -61,7 +69,12 @@ public final class CpuEngine implements Engine {
             throw new Cm3LeonException("a KV cache of " + capacity + " positions does not fit the model's context of "
                     + c.maxPositions());
         }
-        return new CpuKvCache(this, c.numLayers(), capacity, c.kvDim());
+        return new CpuKvCache(this, c.numLayers(), capacity, c.kvDim(), kvBudget);
+    }
+
+    /** The memory the caches of this engine's requests may hold together, and what they hold now. */
+    public KvCacheBudget kvCacheBudget() {
+        return kvBudget;
     }
 
     @Override
@@ -99,6 +112,9 @@ public final class CpuEngine implements Engine {
             rowStart[i + 1] = rowStart[i] + st.tokenCount();
         }
         int n = rowStart[s];
+        int lastPosition = 0;
+        for (int i = 0; i < s; i++) lastPosition = Math.max(lastPosition, caches[i].length() + steps.get(i).tokenCount());
+        RopeTable.Angles angles = rope.upTo(lastPosition);
         int[] tokens = new int[n];
         int[] streamOf = new int[n];
         int[] posOf = new int[n];
@@ -146,8 +162,8 @@ public final class CpuEngine implements Engine {
             }
             for (int r = 0; r < n; r++) {
                 int csOff = posOf[r] * rope.half;
-                CpuOps.ropeRotateHalf(q, r * qDim, c.numHeads(), c.headDim(), rope.cos, rope.sin, csOff);
-                CpuOps.ropeRotateHalf(k, r * kvDim, c.numKvHeads(), c.headDim(), rope.cos, rope.sin, csOff);
+                CpuOps.ropeRotateHalf(q, r * qDim, c.numHeads(), c.headDim(), angles.cos(), angles.sin(), csOff);
+                CpuOps.ropeRotateHalf(k, r * kvDim, c.numKvHeads(), c.headDim(), angles.cos(), angles.sin(), csOff);
                 float[] kc = caches[streamOf[r]].keys(li), vc = caches[streamOf[r]].values(li);
                 System.arraycopy(k, r * kvDim, kc, posOf[r] * kvDim, kvDim);
                 System.arraycopy(v, r * kvDim, vc, posOf[r] * kvDim, kvDim);
