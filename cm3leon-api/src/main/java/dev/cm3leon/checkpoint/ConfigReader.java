@@ -22,6 +22,12 @@ final class ConfigReader {
         return new ConfigReader(file, root, "");
     }
 
+    /** A reader over an already parsed tree (a YAML file, or a section of a larger config). */
+    static ConfigReader of(Path file, JsonNode root) {
+        if (root == null || !root.isObject()) throw CheckpointException.of(file, "must hold a mapping of settings");
+        return new ConfigReader(file, root, "");
+    }
+
     JsonNode root() {
         return root;
     }

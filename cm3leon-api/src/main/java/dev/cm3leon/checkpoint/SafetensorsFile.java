@@ -26,7 +26,6 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 /**
  * One memory-mapped {@code .safetensors} file. The header is validated in full before any tensor is handed out:
@@ -233,10 +232,6 @@ public final class SafetensorsFile implements TensorSource {
         return tensors;
     }
 
-    @Override
-    public Optional<Tensor> find(String name) {
-        return Optional.ofNullable(tensors.get(name));
-    }
 
     @Override
     public String describe() {
