@@ -26,6 +26,8 @@ public final class HostileCorpus {
                 Fixtures.path("chameleon-bf16-sharded/model")));
         all.addAll(ConfigCases.write(Files.createDirectories(root.resolve("config")), Fixtures.path("chameleon/model")));
         all.addAll(TokenizerCases.write(Files.createDirectories(root.resolve("tokenizer")), Fixtures.path("tokenizers")));
+        all.addAll(CkptCases.write(Files.createDirectories(root.resolve("ckpt")), Fixtures.path("vqgan/vqgan.ckpt")));
+        all.addAll(ImageCases.write(Files.createDirectories(root.resolve("image")), Fixtures.path("chameleon/image.png")));
         return all;
     }
 
