@@ -1,5 +1,7 @@
 package dev.cm3leon.engine;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -72,6 +74,19 @@ public final class KvCacheBudget {
             }
             if (reserved.compareAndSet(now, now + bytes)) return () -> reserved.addAndGet(-bytes);
         }
+    }
+
+    /**
+     * Takes the sum of {@code bytes} at once, or nothing; returns one give-back action per part, so that the parts can
+     * be returned as their caches close one by one.
+     */
+    public List<Runnable> reserveAll(long[] bytes, String what) {
+        long total = 0;
+        for (long b : bytes) total = Math.addExact(total, b);
+        reserve(total, what);
+        List<Runnable> parts = new ArrayList<>(bytes.length);
+        for (long b : bytes) parts.add(() -> reserved.addAndGet(-b));
+        return parts;
     }
 
     static String size(long bytes) {

@@ -9,6 +9,8 @@ import dev.cm3leon.engine.KvCacheBudget;
 import dev.cm3leon.engine.KvCache;
 import dev.cm3leon.engine.StreamStep;
 
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.IdentityHashMap;
 import java.util.List;
 
@@ -65,11 +67,34 @@ public final class CpuEngine implements Engine {
 
     @Override
     public KvCache newCache(int capacity) {
-        if (capacity < 1 || capacity > c.maxPositions()) {
-            throw new Cm3LeonException("a KV cache of " + capacity + " positions does not fit the model's context of "
-                    + c.maxPositions());
+        return newCaches(capacity).getFirst();
+    }
+
+    @Override
+    public List<KvCache> newCaches(int... capacities) {
+        long[] bytes = new long[capacities.length];
+        for (int i = 0; i < capacities.length; i++) {
+            if (capacities[i] < 1 || capacities[i] > c.maxPositions()) {
+                throw new Cm3LeonException("a KV cache of " + capacities[i] + " positions does not fit the model's context of "
+                        + c.maxPositions());
+            }
+            bytes[i] = CpuKvCache.bytes(c.numLayers(), capacities[i], c.kvDim());
         }
-        return new CpuKvCache(this, c.numLayers(), capacity, c.kvDim(), kvBudget);
+        String what = capacities.length == 1 ? "a KV cache of " + capacities[0] + " positions"
+                : capacities.length + " KV caches of " + Arrays.stream(capacities).asLongStream().sum() + " positions in all";
+        List<Runnable> giveBack = kvBudget.reserveAll(bytes, what);
+        List<KvCache> caches = new ArrayList<>(capacities.length);
+        try {
+            for (int i = 0; i < capacities.length; i++) {
+                caches.add(new CpuKvCache(this, c.numLayers(), capacities[i], c.kvDim(), giveBack.get(i)));
+            }
+            return caches;
+        } catch (RuntimeException | Error e) {
+            caches.forEach(KvCache::close);
+            // The cache that failed returned its own share; the ones never attempted return theirs here.
+            for (int i = caches.size() + 1; i < capacities.length; i++) giveBack.get(i).run();
+            throw e;
+        }
     }
 
     /** The memory the caches of this engine's requests may hold together, and what they hold now. */

@@ -1,15 +1,14 @@
 package dev.cm3leon.engine.cpu;
 
 import dev.cm3leon.engine.KvCache;
-import dev.cm3leon.engine.KvCacheBudget;
 import dev.cm3leon.engine.KvCacheMemoryException;
 
 import java.lang.ref.Cleaner;
 
 /**
  * Keys and values on the heap, [layers][capacity · kvDim], preallocated for the request's whole length. The bytes are
- * reserved from the engine's {@link KvCacheBudget} first and returned on close (or, for a cache its owner forgot to
- * close, when it is collected).
+ * reserved from the engine's {@link dev.cm3leon.engine.KvCacheBudget} first and returned on close (or, for a cache its
+ * owner forgot to close, when it is collected).
  */
 final class CpuKvCache implements KvCache {
     private static final Cleaner CLEANER = Cleaner.create();
@@ -22,16 +21,27 @@ final class CpuKvCache implements KvCache {
     private final Cleaner.Cleanable release;
     private int length;
 
-    CpuKvCache(CpuEngine owner, int layers, int capacity, int kvDim, KvCacheBudget budget) {
+    /** Bytes a cache of {@code capacity} positions takes, or a refusal when one layer would not fit a Java array. */
+    static long bytes(int layers, int capacity, int kvDim) {
+        long perLayer = (long) capacity * kvDim;
+        if (perLayer > MAX_ARRAY) {
+            throw new KvCacheMemoryException("a KV cache of " + capacity + " positions needs " + perLayer
+                    + " floats per layer, more than a Java array holds");
+        }
+        try {
+            return Math.multiplyExact(2L * layers * Float.BYTES, perLayer);
+        } catch (ArithmeticException e) {
+            throw new KvCacheMemoryException("a KV cache of " + capacity + " positions over " + layers + " layers is too large");
+        }
+    }
+
+    /** Allocates against {@code giveBack}, bytes already reserved for this cache, which it returns on close. */
+    CpuKvCache(CpuEngine owner, int layers, int capacity, int kvDim, Runnable giveBack) {
         this.owner = owner;
         this.capacity = capacity;
         long perLayer = (long) capacity * kvDim;
         long bytes = 2L * layers * perLayer * Float.BYTES;
         String what = "a KV cache of " + capacity + " positions";
-        if (perLayer > MAX_ARRAY) {
-            throw new KvCacheMemoryException(what + " needs " + perLayer + " floats per layer, more than a Java array holds");
-        }
-        Runnable giveBack = budget.reserve(bytes, what);
         try {
             keys = new float[layers][(int) perLayer];
             values = new float[layers][(int) perLayer];

@@ -65,6 +65,20 @@ class KvCacheBudgetTest {
     }
 
     @Test
+    void aRequestsCachesAreReservedAllOrNothing() {
+        CpuEngine engine = engine(100 * BYTES_PER_POSITION);
+        assertThatThrownBy(() -> engine.newCaches(60, 60)).isInstanceOf(KvCacheMemoryException.class)
+                .hasMessageContaining("2 KV caches of 120 positions in all");
+        assertThat(engine.kvCacheBudget().reservedBytes()).as("nothing held after the refusal").isZero();
+        List<KvCache> fits = engine.newCaches(40, 40, 20);
+        assertThat(engine.kvCacheBudget().reservedBytes()).isEqualTo(100 * BYTES_PER_POSITION);
+        fits.getFirst().close();
+        assertThat(engine.kvCacheBudget().reservedBytes()).isEqualTo(60 * BYTES_PER_POSITION);
+        fits.forEach(KvCache::close);
+        assertThat(engine.kvCacheBudget().reservedBytes()).isZero();
+    }
+
+    @Test
     void closingTwiceReturnsTheBytesOnce() {
         CpuEngine engine = engine(1 << 20);
         KvCache a = engine.newCache(10);
