@@ -134,6 +134,11 @@ public final class SafetensorsCheckpoint implements TensorSource {
         return snapshots.getParent().resolve("blobs");
     }
 
+    /** Throws if a file of the checkpoint was cut short on disk since it was loaded (see {@link SafetensorsFile#requireIntact}). */
+    public void requireIntact() {
+        files.forEach(SafetensorsFile::requireIntact);
+    }
+
     public Path folder() {
         return folder;
     }

@@ -17,7 +17,9 @@ import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CoderResult;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -47,11 +49,17 @@ public final class SafetensorsFile implements TensorSource {
     private final Map<String, Tensor> tensors;
     private final Map<String, String> metadata;
 
-    private SafetensorsFile(Path path, Arena arena, Map<String, Tensor> tensors, Map<String, String> metadata) {
+    private final long mappedSize;
+    private final Object fileKey;
+
+    private SafetensorsFile(Path path, Arena arena, Map<String, Tensor> tensors, Map<String, String> metadata,
+                            long mappedSize, Object fileKey) {
         this.path = path;
         this.arena = arena;
         this.tensors = tensors;
         this.metadata = metadata;
+        this.mappedSize = mappedSize;
+        this.fileKey = fileKey;
     }
 
     /** Maps and validates {@code path}; throws {@link CheckpointException} naming the file on any defect. */
@@ -88,13 +96,39 @@ public final class SafetensorsFile implements TensorSource {
             MemorySegment dataSection = whole.asSlice(dataStart, fileSize - dataStart);
             Map<String, String> metadata = new LinkedHashMap<>();
             Map<String, Tensor> tensors = parseHeader(path, header, dataSection, metadata);
-            return new SafetensorsFile(path, arena, tensors, metadata);
+            return new SafetensorsFile(path, arena, tensors, metadata, fileSize, fileKey(path));
         } catch (IOException e) {
             arena.close();
             throw new CheckpointException(path + ": cannot read: " + e.getMessage(), e);
         } catch (RuntimeException e) {
             arena.close();
             throw e;
+        }
+    }
+
+    /**
+     * Throws if the file was cut short in place since it was mapped. Reading the lost pages would then fault, and
+     * while a plain read turns that into an {@link InternalError}, the Vector API's compiled loads crash the JVM
+     * (SIGBUS). A file replaced by a rename is harmless: the mapping keeps the old one.
+     */
+    public void requireIntact() {
+        if (fileKey == null) return;
+        try {
+            BasicFileAttributes now = Files.readAttributes(path, BasicFileAttributes.class);
+            if (fileKey.equals(now.fileKey()) && now.size() < mappedSize) {
+                throw CheckpointException.of(path, "was cut from " + mappedSize + " to " + now.size()
+                        + " bytes on disk while loaded; reload the model (replace checkpoint files by renaming, not in place)");
+            }
+        } catch (IOException e) {
+            // Deleted or unreadable now: the mapping still holds the data it was made from.
+        }
+    }
+
+    private static Object fileKey(Path path) {
+        try {
+            return Files.readAttributes(path, BasicFileAttributes.class).fileKey();
+        } catch (IOException e) {
+            return null;
         }
     }
 
