@@ -133,6 +133,9 @@ class SoakTest {
         awaitCachesClosed();
         assertThat(loaded.kvBytesInUse()).isZero();
         assertThat(after.heapUsed() - before.heapUsed()).as("heap growth after GC, bytes").isLessThan(16L << 20);
+        if (before.nativeCommitted() >= 0) {
+            assertThat(after.nativeCommitted() - before.nativeCommitted()).as("native growth (NMT), bytes").isLessThan(64L << 20);
+        }
         report.add(String.format(Locale.ROOT, "cancellation: %d requests, %d cancelled (%d by future, %d by interrupt, %d by "
                         + "deadline), %d completed before their cancel step, %d other errors", total.requests, total.cancelled,
                 total.byFuture, total.byInterrupt, total.byDeadline, total.completed, total.unexpected));

@@ -15,12 +15,17 @@ import java.util.regex.Pattern;
  */
 public final class MemoryProbe {
     private static final Pattern NMT_TOTAL = Pattern.compile("Total: reserved=(\\d+)KB, committed=(\\d+)KB");
+    private static final Pattern NMT_HEAP = Pattern.compile("Java Heap \\(reserved=(\\d+)KB, committed=(\\d+)KB");
 
-    /** One reading. Sizes in bytes; {@code nmtCommitted} is -1 without NMT, {@code rss} -1 off Linux. */
-    public record Reading(long heapUsed, long rss, long nmtCommitted) {
+    /**
+     * One reading, in bytes. {@code nativeCommitted} is what NMT counts outside the Java heap (threads, code, GC
+     * structures, metaspace, direct and mapped buffers…), -1 without NMT; {@code rss} is -1 off Linux.
+     */
+    public record Reading(long heapUsed, long heapCommitted, long rss, long nativeCommitted) {
         @Override
         public String toString() {
-            return String.format(Locale.ROOT, "heap %.1f MiB, RSS %s, NMT committed %s", heapUsed / 1048576.0, mib(rss), mib(nmtCommitted));
+            return String.format(Locale.ROOT, "heap used after GC %s (committed %s), RSS %s, native (NMT, outside the heap) %s",
+                    mib(heapUsed), mib(heapCommitted), mib(rss), mib(nativeCommitted));
         }
 
         private static String mib(long bytes) {
@@ -49,7 +54,7 @@ public final class MemoryProbe {
             }
             used = now;
         }
-        return new Reading(used, rss(), nmtCommitted());
+        return new Reading(used, ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getCommitted(), rss(), nativeCommitted());
     }
 
     static long rss() {
@@ -63,12 +68,14 @@ public final class MemoryProbe {
         return -1;
     }
 
-    static long nmtCommitted() {
+    static long nativeCommitted() {
         try {
-            Object out = ManagementFactory.getPlatformMBeanServer().invoke(new ObjectName("com.sun.management:type=DiagnosticCommand"),
-                    "vmNativeMemory", new Object[]{new String[]{"summary"}}, new String[]{String[].class.getName()});
-            Matcher m = NMT_TOTAL.matcher(String.valueOf(out));
-            return m.find() ? Long.parseLong(m.group(2)) * 1024 : -1;
+            String out = String.valueOf(ManagementFactory.getPlatformMBeanServer().invoke(
+                    new ObjectName("com.sun.management:type=DiagnosticCommand"), "vmNativeMemory",
+                    new Object[]{new String[]{"summary"}}, new String[]{String[].class.getName()}));
+            Matcher total = NMT_TOTAL.matcher(out), heap = NMT_HEAP.matcher(out);
+            if (!total.find() || !heap.find()) return -1;
+            return (Long.parseLong(total.group(2)) - Long.parseLong(heap.group(2))) * 1024;
         } catch (Exception e) {
             return -1;
         }
