@@ -250,6 +250,7 @@ public final class Cm3Leon implements AutoCloseable {
     }
 
     private VqGan buildVq() {
+        checkpoint.requireIntact();
         Optional<TensorSource> meta = VqGan.metaWeights(folder);
         try {
             List<TensorSource> sources = new ArrayList<>();
@@ -320,6 +321,7 @@ public final class Cm3Leon implements AutoCloseable {
 
     /** Logits for every position of {@code tokens} [T, V], image tokens suppressed, as HF's forward returns them. */
     public float[] logits(int[] tokens) {
+        checkpoint.requireIntact();
         if (tokens.length == 0) throw new Cm3LeonException("the token sequence is empty");
         checkTokens(tokens);
         checkContext(tokens.length);
@@ -340,6 +342,7 @@ public final class Cm3Leon implements AutoCloseable {
 
     /** As {@link #generateGreedy(int[], int)}, handing each step's logits to {@code stepLogits} if not null. */
     public int[] generateGreedy(int[] prompt, int maxNewTokens, java.util.function.Consumer<float[]> stepLogits) {
+        checkpoint.requireIntact();
         if (prompt.length == 0) throw new Cm3LeonException("the prompt is empty");
         if (maxNewTokens < 0) throw new Cm3LeonException("maxNewTokens must be ≥ 0, got " + maxNewTokens);
         checkTokens(prompt);
@@ -378,6 +381,7 @@ public final class Cm3Leon implements AutoCloseable {
      */
     public int[] generateGuidedGreedy(int[] prompt, int[] unconditional, double cfgScale, ModalityState.Output mode,
                                       int maxNewTokens) {
+        checkpoint.requireIntact();
         checkTokens(prompt);
         if (unconditional != null) checkTokens(unconditional);
         VocabularyMap v = format.vocabulary();

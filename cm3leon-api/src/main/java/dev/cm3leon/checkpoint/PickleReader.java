@@ -26,7 +26,10 @@ import java.util.Set;
  */
 final class PickleReader {
     private static final int MAX_DEPTH = 10_000;
-    private static final int MAX_MEMO = 50_000_000;
+    /** Far more than torch.save writes (a few entries per tensor); each entry costs heap, so a flood is refused. */
+    private static final int MAX_MEMO = 1 << 20;
+    /** Dict keys are names and small tuples in a checkpoint; deeper ones would recurse when hashed. */
+    private static final int MAX_KEY_DEPTH = 32;
 
     /** A module-level name a pickle refers to, e.g. {@code torch._utils._rebuild_tensor_v2}. */
     record Global(String module, String name) {
@@ -197,12 +200,21 @@ final class PickleReader {
         if (kv.size() % 2 != 0) throw error("a dict needs key/value pairs, found " + kv.size() + " items");
         for (int i = 0; i < kv.size(); i += 2) {
             Object key = kv.get(i);
-            if (key instanceof List<?> || key instanceof Map<?, ?>
-                    || key instanceof Tuple t && t.items().stream().anyMatch(x -> x instanceof List<?> || x instanceof Map<?, ?>)) {
-                throw error("unhashable dict key " + describe(key));
-            }
+            if (!hashable(key, 0)) throw error("unhashable dict key " + describe(key));
             dict.put(key, kv.get(i + 1));
         }
+    }
+
+    /**
+     * As Python decides it, and so that hashing cannot recurse without end: no list or dict at any depth (a cycle
+     * must pass through one), tuples at most {@link #MAX_KEY_DEPTH} deep.
+     */
+    private static boolean hashable(Object key, int depth) {
+        if (key instanceof List<?> || key instanceof Map<?, ?> || depth > MAX_KEY_DEPTH) return false;
+        if (key instanceof Tuple t) {
+            for (Object item : t.items()) if (!hashable(item, depth + 1)) return false;
+        }
+        return true;
     }
 
     @SuppressWarnings("unchecked")
@@ -217,10 +229,21 @@ final class PickleReader {
         throw error("APPEND(S) on " + describe(o) + ", not a list");
     }
 
-    private static String describe(Object o) {
-        if (o == null) return "None";
-        if (o instanceof Global g) return "global " + g.qualified();
-        return o.getClass().getSimpleName();
+    /**
+     * What a pickled value is, for error messages, without printing it: values may be huge, nested a million deep or
+     * cyclic, and {@code toString} would then never end.
+     */
+    static String describe(Object o) {
+        return switch (o) {
+            case null -> "None";
+            case Global g -> "global " + g.qualified();
+            case String s -> s.length() <= 64 ? "'" + s + "'" : "a string of " + s.length() + " characters";
+            case Long l -> l.toString();
+            case Tuple t -> "a tuple of " + t.size();
+            case List<?> l -> "a list of " + l.size();
+            case Map<?, ?> m -> "a dict of " + m.size();
+            default -> o.getClass().getSimpleName();
+        };
     }
 
     private void memoPut(long index) {

@@ -116,7 +116,11 @@ public final class TorchCheckpoint implements TensorSource {
                 throw CheckpointException.of(path, "tensor '" + name + "': stride " + Arrays.toString(v.stride)
                         + " for size " + Arrays.toString(v.shape) + " is not contiguous");
             }
-            expected = Math.multiplyExact(expected, v.shape[d]);
+            try {
+                expected = Math.multiplyExact(expected, v.shape[d]);
+            } catch (ArithmeticException e) {
+                throw CheckpointException.of(path, "tensor '" + name + "': size " + Arrays.toString(v.shape) + " overflows");
+            }
             numel = expected;
         }
         if (v.offset < 0 || v.offset > s.numel || numel > s.numel - v.offset) {
@@ -145,7 +149,7 @@ public final class TorchCheckpoint implements TensorSource {
             if (!(pid instanceof PickleReader.Tuple t) || t.size() != 5 || !"storage".equals(t.get(0))
                     || !(t.get(1) instanceof PickleReader.Global type) || !(t.get(2) instanceof String key)
                     || !(t.get(4) instanceof Long numel)) {
-                throw CheckpointException.of(path, "unsupported persistent id " + pid + " (expected a tensor storage)");
+                throw CheckpointException.of(path, "unsupported persistent id " + PickleReader.describe(pid) + " (expected a tensor storage)");
             }
             DType dtype = STORAGE_TYPES.get(type.qualified());
             if (dtype == null) throw CheckpointException.of(path, "storage '" + key + "': '" + type.qualified() + "' is not a storage type");
@@ -197,7 +201,8 @@ public final class TorchCheckpoint implements TensorSource {
             if (a.size() < 4 || !(a.get(0) instanceof Storage s) || !(a.get(1) instanceof Long offset)
                     || !(a.get(2) instanceof PickleReader.Tuple size) || !(a.get(3) instanceof PickleReader.Tuple stride)
                     || size.size() != stride.size()) {
-                throw CheckpointException.of(path, REBUILD_TENSOR + " with unexpected arguments " + a.items());
+                throw CheckpointException.of(path, REBUILD_TENSOR + " with unexpected arguments (" + a.items().stream()
+                        .map(PickleReader::describe).collect(java.util.stream.Collectors.joining(", ")) + ")");
             }
             return new TensorView(s, offset, longs(size), longs(stride));
         }
@@ -205,7 +210,10 @@ public final class TorchCheckpoint implements TensorSource {
         private long[] longs(PickleReader.Tuple t) {
             long[] out = new long[t.size()];
             for (int i = 0; i < out.length; i++) {
-                if (!(t.get(i) instanceof Long v)) throw CheckpointException.of(path, "tensor size or stride " + t.items() + " is not integers");
+                if (!(t.get(i) instanceof Long v)) {
+                    throw CheckpointException.of(path, "tensor size or stride element " + i + " is "
+                            + PickleReader.describe(t.get(i)) + ", not an integer");
+                }
                 out[i] = v;
             }
             return out;

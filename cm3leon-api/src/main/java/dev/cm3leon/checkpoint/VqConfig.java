@@ -19,6 +19,8 @@ public record VqConfig(int inChannels, int outChannels, int baseChannels, int[] 
                        int[] attnResolutions, int latentChannels, int embedDim, int numEmbeddings, int resolution,
                        boolean doubleLatent) {
     private static final long MAX_YAML_BYTES = 1 << 20;
+    /** A context-sized bound (Chameleon's grid is 32×32 = 1024 tokens): more would overflow token counts. */
+    static final int MAX_TOKENS_PER_IMAGE = 1 << 20;
 
     public VqConfig {
         channelMultiplier = channelMultiplier.clone();
@@ -140,6 +142,11 @@ public record VqConfig(int inChannels, int outChannels, int baseChannels, int[] 
         int down = 1 << (c.levels() - 1);
         if (c.resolution % down != 0) {
             throw r.error(resolutionField, "(" + c.resolution + ") must be divisible by 2^(levels-1) = " + down);
+        }
+        long grid = c.gridSize();
+        if (grid * grid > MAX_TOKENS_PER_IMAGE) {
+            throw r.error(resolutionField, "(" + c.resolution + ") gives a " + grid + "×" + grid + " code grid, more than "
+                    + MAX_TOKENS_PER_IMAGE + " tokens per image");
         }
         if (c.doubleLatent) throw r.error(doubleField, "true is not supported (Chameleon's VQ-GAN uses false)");
         return c;

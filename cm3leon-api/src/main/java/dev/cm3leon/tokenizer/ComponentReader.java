@@ -216,6 +216,10 @@ final class ComponentReader {
             }
             specialId = id;
         } else if (item.has("Sequence")) {
+            String sequence = string(item.get("Sequence"), "id", path + ".Sequence");
+            if (!sequence.equals("A") && !sequence.equals("B")) {
+                throw new IllegalArgumentException(path + ".Sequence.id must be A or B, not '" + sequence + "'");
+            }
             return new PostProcessor.TemplatePiece.Sequence();
         } else if (item.has("SpecialToken")) {
             specialId = string(item.get("SpecialToken"), "id", path + ".SpecialToken");

@@ -70,8 +70,10 @@ final class DeviceWeights implements AutoCloseable {
             layers = List.copyOf(ls);
             bytesPerStep = bytes;
             RopeTable rope = new RopeTable(c.maxPositions(), c.headDim(), c.ropeTheta());
-            ropeCos = floats(device, rope.cos);
-            ropeSin = floats(device, rope.sin);
+            // The device keeps a table for the whole context (kernels index it by position).
+            RopeTable.Angles angles = rope.upTo(c.maxPositions());
+            ropeCos = floats(device, angles.cos());
+            ropeSin = floats(device, angles.sin());
             int[] image = c.vocabulary().map(VocabularyMap::imageTokenIds).orElse(new int[0]);
             boolean[] isImage = new boolean[c.vocabSize()];
             for (int id : image) isImage[id] = true;

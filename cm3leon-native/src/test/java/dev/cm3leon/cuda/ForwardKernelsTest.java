@@ -87,7 +87,7 @@ abstract class ForwardKernelsTest extends DeviceTestSupport {
         device.upload(kv.pointer(), java.lang.foreign.MemorySegment.ofArray(arenas));
         kernels.qkNormRope(t, qkvB.pointer(), heads, kvHeads, headDim,
                 qkNorm ? f32(qw).pointer() : 0, qkNorm ? f32(qb).pointer() : 0, qkNorm ? f32(kw).pointer() : 0,
-                qkNorm ? f32(kb).pointer() : 0, 1e-5f, f32(rope.cos).pointer(), f32(rope.sin).pointer(),
+                qkNorm ? f32(kb).pointer() : 0, 1e-5f, f32(rope.upTo(maxPos).cos()).pointer(), f32(rope.upTo(maxPos).sin()).pointer(),
                 i32(rowPos).pointer(), i32(rowStream).pointer(), kv.pointer(), i32(capacity).pointer(), layer, n);
 
         float[] q = new float[n * qDim], k = new float[n * kvDim];
@@ -100,8 +100,8 @@ abstract class ForwardKernelsTest extends DeviceTestSupport {
             CpuOps.headLayerNorm(k, n, kvHeads, headDim, kw, kb, 1e-5f);
         }
         for (int r = 0; r < n; r++) {
-            CpuOps.ropeRotateHalf(q, r * qDim, heads, headDim, rope.cos, rope.sin, rowPos[r] * rope.half);
-            CpuOps.ropeRotateHalf(k, r * kvDim, kvHeads, headDim, rope.cos, rope.sin, rowPos[r] * rope.half);
+            CpuOps.ropeRotateHalf(q, r * qDim, heads, headDim, rope.upTo(maxPos).cos(), rope.upTo(maxPos).sin(), rowPos[r] * rope.half);
+            CpuOps.ropeRotateHalf(k, r * kvDim, kvHeads, headDim, rope.upTo(maxPos).cos(), rope.upTo(maxPos).sin(), rowPos[r] * rope.half);
         }
         float[] after = readF32(qkvB, n * stride);
         for (int r = 0; r < n; r++) {
