@@ -71,7 +71,7 @@ final class RandomCheckpoint implements TensorSource {
         map.put(VocabularyMap.IMAGE_PLACEHOLDER, 8711);
         VocabularyMap vm = VocabularyMap.of(map, vocab, Path.of("chameleon-7b-shape"));
         return new ModelConfig("chameleon", 4096, 11008, layers, 32, 32, 128, vocab, 4096, 10000.0, 1e-5, false, true,
-                false, 0, 2, 1, "bfloat16", Optional.of(vm), Optional.empty());
+                false, 0, 2, 1, "bfloat16", Optional.of(vm), Optional.empty(), false);
     }
 
     /** IMGIMG + the decimal digits of the code as letters A–J + Z. */
