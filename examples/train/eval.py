@@ -67,9 +67,20 @@ def main():
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument("--rerank", type=int, default=8, help="samples per prompt for CLIP re-ranking (0: skip)")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--part", choices=["all", "t2i", "rest"], default="all",
+                    help="run only part of the evaluation (two parts can run side by side; merge with --merge)")
+    ap.add_argument("--merge", nargs="*", help="merge these result files into --out and print the table")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.set_grad_enabled(False)
+    if args.merge:
+        res = {}
+        for f in args.merge:
+            res.update(json.load(open(f)))
+        with open(args.out, "w") as f:
+            json.dump(res, f, indent=1)
+        print_table(res)
+        return
     t0 = time.time()
     vq_ck, lm_ck = torch.load(args.vq), torch.load(args.lm)
     vq = VQModel(vq_ck["config"]); vq.load_state_dict(vq_ck["state_dict"]); vq.eval()
@@ -91,6 +102,19 @@ def main():
     scenes = [world.random_scene(rng) for _ in range(n)]
     prompts = [[BOS] + TOK.encode(s.caption()) + [BOI] for s in scenes]
     truths = [s.attrs() for s in scenes]
+    cap_scenes = [world.random_scene(rng) for _ in range(n)]
+    edit_seed = int(rng.integers(1 << 30))
+    if args.part in ("all", "t2i"):
+        t2i_part(args, res, lm, vq, scenes, prompts, truths, n, t0)
+    if args.part in ("all", "rest"):
+        rest_part(args, res, lm, vq, cap_scenes, np.random.default_rng(edit_seed), n, t0)
+    res["eval_minutes_" + args.part] = round((time.time() - t0) / 60, 1)
+    with open(args.out, "w") as f:
+        json.dump(res, f, indent=1)
+    print_table(res)
+
+
+def t2i_part(args, res, lm, vq, scenes, prompts, truths, n, t0):
     res["text_to_image"] = {}
     for name, kw in [("cfg1_topp0.9", dict(cfg=1.0)), ("cfg1.5_topp0.9", dict(cfg=1.5)),
                      ("cfg2_topp0.9", dict(cfg=2.0)), ("cfg3_topp0.9", dict(cfg=3.0)),
@@ -105,7 +129,7 @@ def main():
         ck = torch.load(args.clip)
         clip = CLIP(ck["config"]); clip.load_state_dict(ck["state_dict"]); clip.eval()
         ctok = ClipTokenizer(clip_words())
-        m = min(n, 100)
+        m = min(n, 60)
         gen = torch.Generator().manual_seed(2)
         rep = [p for p in prompts[:m] for _ in range(args.rerank)]
         imgs = decode(vq, sample_images(lm, rep, cfg=1.5, gen=gen))
@@ -117,8 +141,10 @@ def main():
         res["text_to_image"][f"cfg1.5_topp0.9_clip_rerank{args.rerank}"] = summarize(score(best, truths[:m]), m)
         print("rerank", res["text_to_image"][f"cfg1.5_topp0.9_clip_rerank{args.rerank}"]["all"], flush=True)
 
+
+
+def rest_part(args, res, lm, vq, cap_scenes, rng, n, t0):
     # captions on held-out renders
-    cap_scenes = [world.random_scene(rng) for _ in range(n)]
     codes = encode_scenes(vq, cap_scenes)
     pred = greedy_text(lm, [[BOS] + img_tokens(c) for c in codes])
     k = sum(p == s.caption() for p, s in zip(pred, cap_scenes))
@@ -158,7 +184,7 @@ def main():
     mem = [(d, s) for d, s in memory]
     for group, names in (("held_out_stickers", world.HELDOUT_STICKERS), ("seen_stickers", world.SEEN_STICKERS),
                          ("plain", None)):
-        m = 100
+        m = min(100, n)
         if names:
             sc = [world.random_scene(rng, sticker=names[i % len(names)]) for i in range(m)]
         else:
@@ -179,10 +205,29 @@ def main():
         res[group] = out
         print(group, {k: v["all"]["acc"] for k, v in out.items()}, f"{time.time() - t0:.0f}s", flush=True)
 
-    res["eval_minutes"] = round((time.time() - t0) / 60, 1)
-    with open(args.out, "w") as f:
-        json.dump(res, f, indent=1)
-    print(json.dumps(res)[:3000])
+
+
+def fmt(d):
+    return f"{100 * d['acc']:.1f} % [{100 * d['ci95'][0]:.0f}, {100 * d['ci95'][1]:.0f}]"
+
+
+def print_table(res):
+    lines = []
+    if "text_to_image" in res:
+        lines += ["| text->image setting | shape | colour | row | column | size | all five (95 % CI) | n |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for k, v in res["text_to_image"].items():
+            lines.append(f"| {k} | " + " | ".join(f"{100 * v[a]['acc']:.1f}" for a in ("shape", "colour", "row", "col", "size"))
+                         + f" | {fmt(v['all'])} | {v['n']} |")
+    for key in ("image_to_text_exact", "vqa"):
+        if key in res:
+            lines.append(f"\n{key}: {fmt(res[key])} (n={res[key]['n']})")
+    if "edit" in res:
+        lines.append(f"edit (all attributes of the edited picture right): {fmt(res['edit']['all'])} (n={res['edit']['n']})")
+    for g in ("held_out_stickers", "seen_stickers", "plain"):
+        if g in res:
+            lines.append(f"{g}: " + "; ".join(f"{k} {fmt(v['all'])}" for k, v in res[g].items()))
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":

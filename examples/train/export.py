@@ -282,6 +282,40 @@ def export_reference(out, memory_docs):
     return ref
 
 
+def verify_tokenizer(out):
+    """Re-read tokenizer.json and encode with an independent BPE over its own vocab/merges."""
+    tj = json.load(open(os.path.join(out, "tokenizer.json")))
+    vocab = tj["model"]["vocab"]
+    ranks = {tuple(m.split(" ")): i for i, m in enumerate(tj["model"]["merges"])}
+    b2u = texttok.bytes_to_unicode()
+
+    def enc(text):
+        ids = []
+        for piece in texttok._PAT.findall(text):
+            sym = [b2u[b] for b in piece.encode()]
+            while True:
+                pairs = [(ranks.get((sym[i], sym[i + 1]), 1 << 30), i) for i in range(len(sym) - 1)]
+                if not pairs or min(pairs)[0] == 1 << 30:
+                    break
+                _, i = min(pairs)
+                sym = sym[:i] + [sym[i] + sym[i + 1]] + sym[i + 2:]
+            ids += [vocab[s] for s in sym]
+        return ids
+
+    for w in texttok.words():
+        assert "Ġ" + w in vocab and w in vocab, w
+        assert len(enc(w)) == 1 and len(enc(" " + w)) == 1, w
+    rng = np.random.default_rng(0)
+    texts = [world.random_scene(rng).caption() for _ in range(50)] + list(world.VQA.values()) + \
+        ["make it a square", "move it to the left", "a large modi at the top left", "Hello, world! 123"]
+    for t in texts:
+        assert enc(t) == TOK.encode(t), t
+    specials = {a["content"]: a["id"] for a in tj["added_tokens"]}
+    assert all(vocab[k] == v for k, v in specials.items())
+    assert sorted(vocab.values()) == list(range(len(vocab)))
+    return len(texts)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--vq", default="runs/vq.pt")
@@ -291,11 +325,12 @@ def main():
     ap.add_argument("--out", default="../demo-model")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    ev = json.load(open(args.eval)) if os.path.exists(args.eval) else {}
     vq_ck, lm_ck = torch.load(args.vq), torch.load(args.lm)
+    ev = json.load(open(args.eval)) if os.path.exists(args.eval) else {"quick_eval_100_prompts": lm_ck.get("eval")}
     export_main(args.out, vq_ck, lm_ck, ev)
     docs = export_memory(args.out)
     export_clip(args.out, torch.load(args.clip))
+    print("tokenizer verified on", verify_tokenizer(args.out), "strings")
     ref = export_reference(args.out, docs)
     print(json.dumps(ref["greedy_text_to_image"]["detected"]), ref["greedy_text_to_image"]["min_top2_margin"])
     tot = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(args.out) for f in fs)

@@ -8,10 +8,10 @@ Documents (token level; T(x) = BPE ids of x, IMG = <racm3:break> + 64 codes + <e
   edit             <s> IMG T(instruction) <sep> IMG' </s>
   CM3 infilling    a text->image / image->text document with one span replaced by <sentinel:0>,
                    the span appended as <sentinel:0> span <sentinel:end> before </s>
-Mix 35/25/10/10/10/10.  Each step, each of the data-parallel processes samples 24 documents, sorts
+Mix 35/25/10/10/10/10.  Each step, each of the data-parallel processes samples 16 documents, sorts
 them by length and runs them as 2 micro-batches padded to their longest document (gradient accumulation).
 
-    python3 train_lm.py --vq runs/vq.pt --out runs/lm.pt --steps 1500 --procs 2 --seed 2
+    python3 train_lm.py --vq runs/vq.pt --out runs/lm.pt --steps 380 --procs 2 --seed 2
 """
 import argparse, json, math, os, time
 
@@ -326,7 +326,17 @@ def eval_captions(model, scenes, codes):
     return sum(p == s.caption() for p, s in zip(pred, scenes)) / len(scenes)
 
 
-def worker(rank, args):
+def build_pool(args):
+    torch.set_num_threads(args.threads)
+    rng = np.random.default_rng(args.seed)
+    ck = torch.load(args.vq)
+    vq = VQModel(ck["config"])
+    vq.load_state_dict(ck["state_dict"])
+    vq.eval()
+    return vq, Pool(vq, rng, args.pool, args.pool // 6, args.pool // 5)
+
+
+def worker(rank, args, vq=None, pool=None):
     import torch.distributed as dist
     torch.set_num_threads(args.threads)
     world_size = args.procs
@@ -334,16 +344,10 @@ def worker(rank, args):
         dist.init_process_group("gloo", init_method=f"file://{os.path.abspath(args.out)}.rendezvous",
                                 rank=rank, world_size=world_size)
     torch.manual_seed(args.seed)
-    rng = np.random.default_rng(args.seed)  # same pool on every process
     t0 = time.time()
-    ck = torch.load(args.vq)
-    vq = VQModel(ck["config"])
-    vq.load_state_dict(ck["state_dict"])
-    vq.eval()
-    pool = Pool(vq, rng, args.pool, args.pool // 6, args.pool // 5)
+    if pool is None:
+        vq, pool = build_pool(args)
     rng = np.random.default_rng([args.seed, rank])  # each process its own document stream
-    if rank == 0:
-        print(f"pool encoded in {time.time() - t0:.0f}s", flush=True)
 
     model = ChameleonLM(LM_CONFIG)
     with torch.no_grad():
@@ -353,6 +357,8 @@ def worker(rank, args):
         for l in model.model.layers:  # scaled init of the residual outputs
             l.self_attn.o_proj.weight.mul_(1 / math.sqrt(2 * LM_CONFIG["num_hidden_layers"]))
             l.mlp.down_proj.weight.mul_(1 / math.sqrt(2 * LM_CONFIG["num_hidden_layers"]))
+    if args.init:  # continue training from a checkpoint (fresh optimizer, short warm-up, new cosine)
+        model.load_state_dict(torch.load(args.init)["state_dict"])
     params = list(model.parameters())
     decay = [p for n, p in model.named_parameters() if p.dim() == 2]
     nodecay = [p for n, p in model.named_parameters() if p.dim() != 2]
@@ -364,7 +370,7 @@ def worker(rank, args):
     t1 = time.time()
     ntok = 0
     for step in range(args.steps):
-        warm = 100
+        warm = 20 if args.init else 100
         lr = args.lr * (step + 1) / warm if step < warm else \
             args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, args.steps - warm))))
         for g in opt.param_groups:
@@ -400,6 +406,8 @@ def worker(rank, args):
                        tok_s=round(ntok / (time.time() - t1)))
             print(json.dumps(msg), flush=True)
             log.append(msg)
+        if rank == 0 and step % 100 == 99:
+            torch.save({"config": LM_CONFIG, "state_dict": model.state_dict(), "step": step}, args.out + ".partial")
     if world_size > 1:
         dist.barrier()
         dist.destroy_process_group()
@@ -408,7 +416,7 @@ def worker(rank, args):
     train_min = (time.time() - t1) / 60
     torch.save({"config": LM_CONFIG, "state_dict": model.state_dict(), "log": log, "train_minutes": train_min,
                 "pool_minutes": (t1 - t0) / 60, "seed": args.seed, "steps": args.steps, "procs": world_size,
-                "docs_per_step": args.docs * world_size, "tokens": ntok}, args.out)
+                "docs_per_step": args.docs * world_size, "tokens": ntok, "init": args.init, "lr": args.lr}, args.out)
     print(f"saved {args.out}; training {train_min:.1f} min, {ntok} tokens", flush=True)
 
     model.eval()
@@ -432,24 +440,28 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--vq", default="runs/vq.pt")
     ap.add_argument("--out", default="runs/lm.pt")
-    ap.add_argument("--steps", type=int, default=1500)
-    ap.add_argument("--docs", type=int, default=24, help="documents per step and process")
+    ap.add_argument("--steps", type=int, default=380)
+    ap.add_argument("--docs", type=int, default=16, help="documents per step and process")
     ap.add_argument("--micro", type=int, default=2)
     ap.add_argument("--procs", type=int, default=2, help="data-parallel processes (gloo), one thread each")
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--seed", type=int, default=2)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--pool", type=int, default=24000)
+    ap.add_argument("--pool", type=int, default=8000)
     ap.add_argument("--eval_n", type=int, default=200)
+    ap.add_argument("--init", default=None, help="continue from this LM checkpoint")
     ap.add_argument("--bf16", action="store_true", help="bf16 autocast (only where the CPU has fast bf16)")
     args = ap.parse_args()
     rdv = os.path.abspath(args.out) + ".rendezvous"
     if os.path.exists(rdv):
         os.remove(rdv)
+    t0 = time.time()
+    vq, pool = build_pool(args)  # encoded once, shared with the workers
+    print(f"pool encoded in {time.time() - t0:.0f}s", flush=True)
     if args.procs > 1:
-        torch.multiprocessing.spawn(worker, args=(args,), nprocs=args.procs)
+        torch.multiprocessing.spawn(worker, args=(args, vq, pool), nprocs=args.procs)
     else:
-        worker(0, args)
+        worker(0, args, vq, pool)
 
 
 if __name__ == "__main__":

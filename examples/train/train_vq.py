@@ -12,7 +12,14 @@ unchanged -- these are just weights that happen to be zero -- but each code then
 own 4x4 patch and a few pixels around it, like a patch tokenizer, which makes the codes much easier
 for the language model to predict.
 
-    python3 train_vq.py --out runs/vq.pt --steps 1100 --seed 1
+One code for white: the codebook is initialised with one code for pure-white 4x4 patches and 255
+latents of other patches, dead codes are re-seeded only at latents of non-white patches, and any other
+code whose assignments become mostly pure-white patches is re-seeded the same way (every 10 steps, until
+85 % of training).  Without this the k-means-like codebook spends most of its codes on tiny,
+image-dependent variations of the white background (GroupNorm statistics depend on the whole picture),
+which the language model cannot predict.
+
+    python3 train_vq.py --one_white --out runs/vq.pt --steps 400 --batch 48 --seed 1
 """
 import argparse, json, math, os, time
 
@@ -85,12 +92,17 @@ def main():
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--init", default=None, help="start from this checkpoint (second stage)")
+    ap.add_argument("--one_white", action="store_true",
+                    help="keep a single code for pure-white patches: white-majority codes are re-seeded elsewhere")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
 
     model = VQModel(VQ_CONFIG)
+    if args.init:
+        model.load_state_dict(torch.load(args.init)["state_dict"])
     masks = local_masks(model)
     with torch.no_grad():
         for p, m in masks.items():
@@ -101,14 +113,16 @@ def main():
     opt = torch.optim.Adam(params, lr=args.lr, betas=(0.9, 0.99))
     K, D = cb.shape
     ema_count = torch.ones(K)
+    ema_white = torch.zeros(K)
     ema_sum = cb.detach().clone()
     usage = torch.full((K,), 1.0 / K)
     decay = 0.95
     t0 = time.time()
     log = []
     for step in range(args.steps):
-        lr = args.lr * (step + 1) / 50 if step < 50 else \
-            args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * (step - 50) / max(1, args.steps - 50))))
+        w0 = 0 if args.init else 50
+        lr = args.lr * (step + 1) / w0 if step < w0 else \
+            args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * (step - w0) / max(1, args.steps - w0))))
         for g in opt.param_groups:
             g["lr"] = lr
         imgs, _ = world.render_batch(rng, args.batch)
@@ -116,9 +130,15 @@ def main():
         tgt = target_of(imgs)
         z = model.encode_latent(x).float()
         zf = z.permute(0, 2, 3, 1).reshape(-1, D)
-        if step == 0:
+        white = torch.from_numpy((imgs.reshape(-1, 8, 4, 8, 4, 3) == 255).all(axis=(2, 4, 5)).reshape(-1))
+        if step == 0 and not args.init:
             with torch.no_grad():
-                cb.copy_(zf[torch.from_numpy(rng.choice(len(zf), K, replace=False))])
+                if args.one_white:  # one code for white, the rest from latents of non-white patches
+                    nw = torch.nonzero(~white).flatten().numpy()
+                    cb[1:] = zf[torch.from_numpy(rng.choice(nw, K - 1, replace=False))]
+                    cb[0] = zf[white].mean(0)
+                else:
+                    cb.copy_(zf[torch.from_numpy(rng.choice(len(zf), K, replace=False))])
                 ema_sum.copy_(cb)
         with torch.no_grad():
             d = (zf ** 2).sum(1, keepdim=True) + (cb ** 2).sum(1)[None] - 2 * zf @ cb.t()
@@ -126,20 +146,30 @@ def main():
             onehot = F.one_hot(idx, K).float()
             cnt = onehot.sum(0)
             ema_count.mul_(decay).add_(cnt, alpha=1 - decay)
+            ema_white.mul_(decay).add_(onehot[white].sum(0), alpha=1 - decay)
             ema_sum.mul_(decay).add_(onehot.t() @ zf, alpha=1 - decay)
             n = ema_count.sum()
             cnt_s = (ema_count + 1e-5) / (n + K * 1e-5) * n
             cb.copy_(ema_sum / cnt_s[:, None])
             usage.mul_(0.99).add_(cnt / cnt.sum(), alpha=0.01)
-            if step % 10 == 9 and step < args.steps * 0.8:
-                dead = torch.nonzero(usage < 0.03 / K).flatten()
+            if step % 10 == 9 and step < args.steps * 0.85:
+                dead = usage < 0.03 / K
+                if args.one_white:
+                    wshare = ema_white / ema_count.clamp_min(1e-8)
+                    extra = wshare > 0.5
+                    extra[int(ema_white.argmax())] = False
+                    dead |= extra
+                dead = torch.nonzero(dead).flatten()
                 if len(dead):
                     w = dmin.clamp_min(1e-8).double().numpy()
+                    if args.one_white:  # re-seed only at latents of patches that are not pure white
+                        w = w * (~white).double().numpy()
                     pick = rng.choice(len(zf), len(dead), replace=False, p=w / w.sum())
                     new = zf[torch.from_numpy(pick)]
                     cb[dead] = new
                     ema_sum[dead] = new
                     ema_count[dead] = 1.0
+                    ema_white[dead] = 0.0
                     usage[dead] = 1.0 / K
         q = cb[idx].reshape(z.shape[0], z.shape[2], z.shape[3], D).permute(0, 3, 1, 2)
         commit = F.mse_loss(z, q)
@@ -158,6 +188,7 @@ def main():
                 p.mul_(m)
         if step % 50 == 0 or step == args.steps - 1:
             msg = dict(step=step, mse=round(mse.item(), 5), commit=round(commit.item(), 5),
+                       white_codes=int((ema_white / ema_count.clamp_min(1e-8) > 0.5).sum()),
                        used=int((usage > 0.03 / K).sum()), lr=round(lr, 6), sec=round(time.time() - t0, 1))
             print(json.dumps(msg), flush=True)
             log.append(msg)
