@@ -4,7 +4,7 @@
 
 Text->image: fresh prompts (attributes and jitter/radius drawn from seed 12345), decoded images scored by
 the pixel detector of world.py.  Captions and VQA: greedy.  Retrieval: the memory bank's documents
-ranked by word overlap with the prompt (what a lexical index returns first), top-1 prepended.
+ranked by IDF-weighted word overlap with the prompt (what a BM25 index returns first), top-1 prepended.
 95 % confidence intervals are Wilson intervals.
 """
 import argparse, json, math, os, time
@@ -53,9 +53,16 @@ STOP = {"a", "at", "the"}
 
 
 def retrieve(query, memory, k=1):
+    """Top-k memory documents by IDF-weighted word overlap with the query (what a BM25 index ranks first)."""
+    docs = [set(d[1].caption().split()) - STOP for d in memory]
+    df = {}
+    for ws in docs:
+        for w in ws:
+            df[w] = df.get(w, 0) + 1
     q = set(query.split()) - STOP
-    scored = sorted(memory, key=lambda d: -len(q & (set(d[1].caption().split()) - STOP)))
-    return scored[:k]
+    score = [sum(math.log(len(docs) / df[w]) for w in q & ws) for ws in docs]
+    order = sorted(range(len(memory)), key=lambda i: -score[i])
+    return [memory[i] for i in order[:k]]
 
 
 def main():

@@ -244,7 +244,7 @@ def export_reference(out, memory_docs):
     prompts = {
         "text_to_image": [BOS] + TOK.encode("a large red circle at the top left") + [BOI],
         "image_to_text": [BOS] + img,
-        "retrieval_vqa": [BOS] + TOK.encode(sticker_doc.caption()) + [BOI] + [IMG0 + int(c) for c in sticker_codes]
+        "retrieval_text_to_image": [BOS] + TOK.encode(sticker_doc.caption()) + [BOI] + [IMG0 + int(c) for c in sticker_codes]
                          + [EOI, SEP] + TOK.encode("a small modi at the bottom left") + [BOI],
     }
     ref = {"note": "float32 forward on the bf16 weights of model.safetensors (VQ in float32); raw lm_head logits "
@@ -254,7 +254,8 @@ def export_reference(out, memory_docs):
         img_lg = lg[IMG0:IMG0 + 256]
         ref["prompts"][name] = {"input_ids": ids, "logits_first16": [float(x) for x in lg[:16]],
                                 "argmax": int(lg.argmax()), "image_token_argmax": IMG0 + int(img_lg.argmax()),
-                                "max_logit": float(lg.max())}
+                                "max_logit": float(lg.max()),
+                                "top2_margin": float(lg.topk(2).values[0] - lg.topk(2).values[1])}
     # greedy 64 image tokens (argmax over image-token ids), no CFG, full recompute each step
     seq = list(prompts["text_to_image"])
     margins = []
