@@ -56,6 +56,7 @@ public final class Cm3Leon implements AutoCloseable {
     private final Object imageLock = new Object();
     private volatile VqGan vq;
     private volatile ImagePreprocessor imagePreprocessor;
+    private volatile Optional<dev.cm3leon.retrieval.ClipEmbedder> clip;
 
     private Cm3Leon(Path folder, ModelConfig config, SafetensorsCheckpoint checkpoint, Engine engine,
                     Optional<TextTokenizer> tokenizer, Optional<ImageCodec> codec) {
@@ -184,6 +185,33 @@ public final class Cm3Leon implements AutoCloseable {
     /** Continue a mixed-modal prompt with interleaved text and images. */
     public InterleavedRequest generate(Prompt prompt) {
         return new InterleavedRequest(this, prompt, new DecodingOptions().topP(0.9));
+    }
+
+    /** The folder of the CLIP model that ships with the checkpoint ({@code clip/}), if any. */
+    public static final String CLIP_FOLDER = "clip";
+
+    /**
+     * The CLIP bi-encoder shipped beside the checkpoint ({@code clip/}), loaded on first use; it embeds retrieval
+     * queries and is the default re-ranking {@link dev.cm3leon.decode.Scorer}.
+     */
+    public Optional<dev.cm3leon.retrieval.ClipEmbedder> clip() {
+        Optional<dev.cm3leon.retrieval.ClipEmbedder> c = clip;
+        if (c == null) {
+            synchronized (imageLock) {
+                if (clip == null) {
+                    Path dir = folder.resolve(CLIP_FOLDER);
+                    clip = Files.isRegularFile(dir.resolve("config.json"))
+                            ? Optional.of(dev.cm3leon.retrieval.ClipEmbedder.load(dir)) : Optional.empty();
+                }
+                c = clip;
+            }
+        }
+        return c;
+    }
+
+    /** The scorer {@code samples(n)} re-ranks by when the request names none: CLIP when the checkpoint ships one. */
+    Optional<dev.cm3leon.decode.Scorer> defaultScorer() {
+        return clip().map(dev.cm3leon.retrieval.ClipScorer::new);
     }
 
     /** Where asynchronous requests run: one daemon thread per running request. */
@@ -396,6 +424,8 @@ public final class Cm3Leon implements AutoCloseable {
     public void close() {
         ExecutorService e = executor;
         if (e != null) e.shutdownNow();
+        Optional<dev.cm3leon.retrieval.ClipEmbedder> c = clip;
+        if (c != null) c.ifPresent(dev.cm3leon.retrieval.ClipEmbedder::close);
         engine.close();
         checkpoint.close();
     }

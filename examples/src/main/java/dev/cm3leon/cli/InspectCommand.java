@@ -6,6 +6,6 @@ import picocli.CommandLine.Command;
 @Command(name = "inspect", mixinStandardHelpOptions = true,
         description = "Low-level tools for parity checks against other runtimes.",
         subcommands = {InspectLogitsCommand.class, InspectGenerateCommand.class, InspectTokenizeCommand.class,
-                VqEncodeCommand.class, VqDecodeCommand.class})
+                VqEncodeCommand.class, VqDecodeCommand.class, EmbedCommand.class})
 public final class InspectCommand {
 }

@@ -11,7 +11,7 @@ import java.nio.charset.StandardCharsets;
 @Command(name = "cm3leon", mixinStandardHelpOptions = true, version = "cm3leon 0.1.0",
         description = "Run CM3Leon-family multimodal models (Chameleon, Anole, Lumina-mGPT) on the JVM.",
         subcommands = {DemoCommand.class, TextToImageCommand.class, CaptionCommand.class, EditCommand.class,
-                InfillCommand.class, InspectCommand.class})
+                InfillCommand.class, MemoryCommand.class, InspectCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

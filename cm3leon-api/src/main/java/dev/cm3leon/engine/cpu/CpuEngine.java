@@ -24,7 +24,8 @@ public final class CpuEngine implements Engine {
     private final MatrixWeights embed, lmHead;
     private final Layer[] layers;
     private final float[] finalNorm;
-    private final RopeTable rope;
+    /** RoPE angles for the positions used so far; a config may declare millions, so the table grows on demand. */
+    private volatile RopeTable rope;
     private final KvCacheBudget kvBudget;
 
     /** Per-layer weights: matrices stay views of the checkpoint; the small vectors are copied to the heap. */
@@ -52,7 +53,7 @@ public final class CpuEngine implements Engine {
                 l.kNormBias() == null ? null : l.kNormBias().toFloatArray(),
                 MatrixWeights.of(l.gateProj()), MatrixWeights.of(l.upProj()), MatrixWeights.of(l.downProj()),
                 l.inputLayernorm().toFloatArray(), l.postAttentionLayernorm().toFloatArray())).toArray(Layer[]::new);
-        this.rope = new RopeTable(c.maxPositions(), c.headDim(), c.ropeTheta());
+        this.rope = new RopeTable(Math.min(c.maxPositions(), 4096), c.headDim(), c.ropeTheta());
     }
 
     @Override
@@ -94,6 +95,21 @@ public final class CpuEngine implements Engine {
             // The cache that failed returned its own share; the ones never attempted return theirs here.
             for (int i = caches.size() + 1; i < capacities.length; i++) giveBack.get(i).run();
             throw e;
+        }
+    }
+
+    /** A table covering positions {@code [0, positions)}, doubling the current one (up to the context) when short. */
+    private RopeTable ropeUpTo(int positions) {
+        RopeTable t = rope;
+        if ((long) positions * t.half <= t.cos.length) return t;
+        synchronized (this) {
+            t = rope;
+            if ((long) positions * t.half > t.cos.length) {
+                long doubled = Math.max(positions, 2L * t.cos.length / t.half);
+                t = new RopeTable((int) Math.min(c.maxPositions(), doubled), c.headDim(), c.ropeTheta());
+                rope = t;
+            }
+            return t;
         }
     }
 
@@ -139,7 +155,7 @@ public final class CpuEngine implements Engine {
         int n = rowStart[s];
         int lastPosition = 0;
         for (int i = 0; i < s; i++) lastPosition = Math.max(lastPosition, caches[i].length() + steps.get(i).tokenCount());
-        RopeTable.Angles angles = rope.upTo(lastPosition);
+        RopeTable angles = ropeUpTo(lastPosition);
         int[] tokens = new int[n];
         int[] streamOf = new int[n];
         int[] posOf = new int[n];
@@ -186,9 +202,9 @@ public final class CpuEngine implements Engine {
                 CpuOps.headLayerNorm(k, n, c.numKvHeads(), c.headDim(), L.kNormW, L.kNormB, qkEps);
             }
             for (int r = 0; r < n; r++) {
-                int csOff = posOf[r] * rope.half;
-                CpuOps.ropeRotateHalf(q, r * qDim, c.numHeads(), c.headDim(), angles.cos(), angles.sin(), csOff);
-                CpuOps.ropeRotateHalf(k, r * kvDim, c.numKvHeads(), c.headDim(), angles.cos(), angles.sin(), csOff);
+                int csOff = posOf[r] * angles.half;
+                CpuOps.ropeRotateHalf(q, r * qDim, c.numHeads(), c.headDim(), angles.cos, angles.sin, csOff);
+                CpuOps.ropeRotateHalf(k, r * kvDim, c.numKvHeads(), c.headDim(), angles.cos, angles.sin, csOff);
                 float[] kc = caches[streamOf[r]].keys(li), vc = caches[streamOf[r]].values(li);
                 System.arraycopy(k, r * kvDim, kc, posOf[r] * kvDim, kvDim);
                 System.arraycopy(v, r * kvDim, vc, posOf[r] * kvDim, kvDim);
