@@ -20,6 +20,7 @@ record BankFormat(int formatVersion, int dimension) {
     /** Version 1: Lucene index in {@code index/}; fields id, vector (max inner product), text, image, image_path. */
     static final int CURRENT = 1;
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final long MAX_BYTES = 64 << 10;
 
     static boolean exists(Path bank) {
         return Files.isRegularFile(bank.resolve(FILE));
@@ -29,6 +30,10 @@ record BankFormat(int formatVersion, int dimension) {
         Path file = bank.resolve(FILE);
         JsonNode root;
         try {
+            // A marker is a few dozen bytes; a huge file (or a FIFO) would exhaust the heap or block.
+            if (!Files.isRegularFile(file) || Files.size(file) > MAX_BYTES) {
+                throw new MemoryBankException(file + ": not a memory bank marker (a regular file of at most " + MAX_BYTES + " bytes)");
+            }
             root = JSON.readTree(Files.readAllBytes(file));
         } catch (IOException e) {
             throw new MemoryBankException(file + ": cannot read the memory bank marker: " + e.getMessage());

@@ -1,10 +1,10 @@
 package dev.cm3leon.retrieval;
 
 import dev.cm3leon.Cm3LeonException;
+import dev.cm3leon.vq.ImageFiles;
 
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
-import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -29,15 +29,10 @@ public sealed interface DocumentImage {
             return bytes.clone();
         }
 
+        /** Decoded under the default pixel budget: bytes from a memory bank may declare any size. */
         @Override
         public BufferedImage read() {
-            try {
-                BufferedImage img = ImageIO.read(new ByteArrayInputStream(bytes));
-                if (img == null) throw new Cm3LeonException("image bytes are not in a readable image format");
-                return img;
-            } catch (IOException e) {
-                throw new Cm3LeonException("cannot decode image bytes: " + e.getMessage(), e);
-            }
+            return ImageFiles.read(bytes, ImageFiles.DEFAULT_MAX_PIXELS);
         }
 
         @Override
@@ -60,13 +55,7 @@ public sealed interface DocumentImage {
     record FileReference(Path path) implements DocumentImage {
         @Override
         public BufferedImage read() {
-            try {
-                BufferedImage img = ImageIO.read(path.toFile());
-                if (img == null) throw new Cm3LeonException(path + ": not in a readable image format");
-                return img;
-            } catch (IOException e) {
-                throw new Cm3LeonException(path + ": cannot read the image: " + e.getMessage(), e);
-            }
+            return ImageFiles.read(path);
         }
     }
 

@@ -211,6 +211,18 @@ public final class LuceneMemoryBank implements MemoryBank {
         return withSearcher(s -> (long) s.getIndexReader().numDocs());
     }
 
+    /**
+     * Reads every file of the index and checks its checksum; a {@link MemoryBankException} names the first corrupt
+     * one. Opening checks only the small files (a bank's vectors are read when searched), so verify a bank copied
+     * from elsewhere once before trusting its answers. Takes time in proportion to the bank's size.
+     */
+    public void verifyIntegrity() {
+        withSearcher(s -> {
+            for (LeafReaderContext leaf : s.getIndexReader().leaves()) leaf.reader().checkIntegrity();
+            return null;
+        });
+    }
+
     /** Number of index segments (each holds its own HNSW graph); fewer segments make searches cheaper. */
     public int segmentCount() {
         return withSearcher(s -> s.getIndexReader().leaves().size());
@@ -393,7 +405,8 @@ public final class LuceneMemoryBank implements MemoryBank {
                 searchers.release(s);
             }
         } catch (IOException e) {
-            throw new UncheckedIOException(folder + ": search failed", e);
+            // Lucene reads segments lazily: a corrupt or truncated one may only show itself here.
+            throw new MemoryBankException(folder + ": search failed: " + e.getMessage(), e);
         }
     }
 

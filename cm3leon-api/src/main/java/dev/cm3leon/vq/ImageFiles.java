@@ -50,46 +50,66 @@ public final class ImageFiles {
         if (Files.isDirectory(file)) throw ImageException.of(file, "is a folder, not an image file");
         if (bytes == 0) throw ImageException.of(file, "empty file (0 bytes)");
         try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
-            if (in == null) throw ImageException.of(file, "cannot open");
-            Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
-            if (!readers.hasNext()) throw ImageException.of(file, "not an image file (no PNG, JPEG, GIF or BMP signature)");
-            ImageReader reader = readers.next();
-            try {
-                reader.setInput(in, true, true);
-                String format = reader.getFormatName().toUpperCase(java.util.Locale.ROOT);
-                int width, height;
-                try {
-                    width = reader.getWidth(0);
-                    height = reader.getHeight(0);
-                } catch (IOException | RuntimeException e) {
-                    throw ImageException.of(file, "unreadable " + format + " header: " + message(e), e);
-                }
-                if (width < 1 || height < 1) throw ImageException.of(file, "zero-size image " + width + "×" + height);
-                checkBudget(file, width, height, maxPixels);
-                List<String> warnings = new ArrayList<>();
-                reader.addIIOReadWarningListener(new IIOReadWarningListener() {
-                    @Override
-                    public void warningOccurred(ImageReader source, String warning) {
-                        warnings.add(warning);
-                    }
-                });
-                BufferedImage image;
-                try {
-                    image = reader.read(0);
-                } catch (IOException | RuntimeException e) {
-                    throw ImageException.of(file, "truncated or corrupt " + format + " data: " + message(e), e);
-                }
-                if (!warnings.isEmpty()) {
-                    throw ImageException.of(file, "truncated or corrupt " + format + " data: " + warnings.getFirst());
-                }
-                return image;
-            } finally {
-                reader.dispose();
-            }
+            return decode(in, file, maxPixels);
         } catch (IIOException e) {
             throw ImageException.of(file, "cannot read: " + message(e), e);
         } catch (IOException e) {
             throw ImageException.of(file, "cannot read: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Decodes encoded image bytes (a document stored in a memory bank, say) under the same checks as a file; the
+     * message says "image" where it would name the file.
+     */
+    public static BufferedImage read(byte[] encoded, long maxPixels) {
+        if (encoded.length == 0) throw ImageException.of(null, "empty image (0 bytes)");
+        try (ImageInputStream in = ImageIO.createImageInputStream(new java.io.ByteArrayInputStream(encoded))) {
+            return decode(in, null, maxPixels);
+        } catch (IIOException e) {
+            throw ImageException.of(null, "cannot read: " + message(e), e);
+        } catch (IOException e) {
+            throw ImageException.of(null, "cannot read: " + e.getMessage(), e);
+        }
+    }
+
+    /** Header, pixel budget, then pixels; {@code file} only names the source (null for bytes from memory). */
+    private static BufferedImage decode(ImageInputStream in, Path file, long maxPixels) throws IOException {
+        if (in == null) throw ImageException.of(file, "cannot open");
+        Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
+        if (!readers.hasNext()) throw ImageException.of(file, "not an image file (no PNG, JPEG, GIF or BMP signature)");
+        ImageReader reader = readers.next();
+        try {
+            reader.setInput(in, true, true);
+            String format = reader.getFormatName().toUpperCase(java.util.Locale.ROOT);
+            int width, height;
+            try {
+                width = reader.getWidth(0);
+                height = reader.getHeight(0);
+            } catch (IOException | RuntimeException e) {
+                throw ImageException.of(file, "unreadable " + format + " header: " + message(e), e);
+            }
+            if (width < 1 || height < 1) throw ImageException.of(file, "zero-size image " + width + "×" + height);
+            checkBudget(file, width, height, maxPixels);
+            List<String> warnings = new ArrayList<>();
+            reader.addIIOReadWarningListener(new IIOReadWarningListener() {
+                @Override
+                public void warningOccurred(ImageReader source, String warning) {
+                    warnings.add(warning);
+                }
+            });
+            BufferedImage image;
+            try {
+                image = reader.read(0);
+            } catch (IOException | RuntimeException e) {
+                throw ImageException.of(file, "truncated or corrupt " + format + " data: " + message(e), e);
+            }
+            if (!warnings.isEmpty()) {
+                throw ImageException.of(file, "truncated or corrupt " + format + " data: " + warnings.getFirst());
+            }
+            return image;
+        } finally {
+            reader.dispose();
         }
     }
 

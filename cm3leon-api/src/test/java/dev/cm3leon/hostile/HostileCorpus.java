@@ -28,6 +28,7 @@ public final class HostileCorpus {
         all.addAll(TokenizerCases.write(Files.createDirectories(root.resolve("tokenizer")), Fixtures.path("tokenizers")));
         all.addAll(CkptCases.write(Files.createDirectories(root.resolve("ckpt")), Fixtures.path("vqgan/vqgan.ckpt")));
         all.addAll(ImageCases.write(Files.createDirectories(root.resolve("image")), Fixtures.path("chameleon/image.png")));
+        all.addAll(MemoryBankCases.write(Files.createDirectories(root.resolve("memory-bank")), Fixtures.path("chameleon/image.png")));
         return all;
     }
 

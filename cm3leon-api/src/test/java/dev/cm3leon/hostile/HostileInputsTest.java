@@ -43,7 +43,7 @@ class HostileInputsTest {
     void theCorpusCoversEveryFamilyWithAtLeast200Cases() {
         Map<String, Long> perFamily = corpus.stream().collect(Collectors.groupingBy(HostileCase::family, TreeMap::new, Collectors.counting()));
         assertThat(corpus).hasSizeGreaterThanOrEqualTo(200);
-        assertThat(perFamily).containsKeys("safetensors", "sharded", "config", "checkpoint", "tokenizer", "ckpt", "image");
+        assertThat(perFamily).containsKeys("safetensors", "sharded", "config", "checkpoint", "tokenizer", "ckpt", "image", "memory bank");
     }
 
     @TestFactory

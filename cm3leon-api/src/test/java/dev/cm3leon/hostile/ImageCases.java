@@ -132,8 +132,12 @@ final class ImageCases {
         add("a missing file", file("missing", ".png"), "not found");
     }
 
-    /** The fixture PNG with its IHDR replaced (and its CRC recomputed, so only the values are wrong). */
     private byte[] withIhdr(int width, int height, int bitDepth, int colourType) {
+        return withIhdr(png, width, height, bitDepth, colourType);
+    }
+
+    /** {@code png} with its IHDR replaced (and its CRC recomputed, so only the values are wrong). */
+    static byte[] withIhdr(byte[] png, int width, int height, int bitDepth, int colourType) {
         byte[] out = png.clone();
         ByteBuffer b = ByteBuffer.wrap(out);
         b.putInt(16, width).putInt(20, height).put(24, (byte) bitDepth).put(25, (byte) colourType);
