@@ -1,6 +1,6 @@
 """Train the image tokenizer: a Chameleon-architecture VQ-GAN, 32x32 -> 8x8 codes, codebook 256.
 
-Recipe: fresh renders each step (batch 64), pixel MSE + 0.25 commitment, EMA codebook (decay 0.95)
+Recipe: fresh renders each step (batch 48), pixel MSE + 0.25 commitment, EMA codebook (decay 0.95)
 initialised from the first batch's encoder outputs, dead codes restarted at encoder outputs drawn in
 proportion to their quantisation error, Adam lr 2e-3 betas (0.9, 0.99), 50-step warm-up then cosine
 to 10 %.  Runs in float32: on this CPU PyTorch's float32 convolutions go through oneDNN and are far
@@ -12,14 +12,14 @@ unchanged -- these are just weights that happen to be zero -- but each code then
 own 4x4 patch and a few pixels around it, like a patch tokenizer, which makes the codes much easier
 for the language model to predict.
 
-One code for white: the codebook is initialised with one code for pure-white 4x4 patches and 255
-latents of other patches, dead codes are re-seeded only at latents of non-white patches, and any other
-code whose assignments become mostly pure-white patches is re-seeded the same way (every 10 steps, until
-85 % of training).  Without this the k-means-like codebook spends most of its codes on tiny,
-image-dependent variations of the white background (GroupNorm statistics depend on the whole picture),
-which the language model cannot predict.
+Option --one_white (experimental, NOT used for the shipped model): initialise one code for pure-white
+4x4 patches and 255 from other patches, re-seed dead codes and white-majority codes only at latents of
+non-white patches.  Meant to stop the codebook from spending most codes on image-dependent variations
+of the white background; in our runs it collapsed the codebook late in training.
 
-    python3 train_vq.py --one_white --out runs/vq.pt --steps 400 --batch 48 --seed 1
+Shipped model:
+
+    python3 train_vq.py --out runs/vq.pt --steps 450 --batch 48 --seed 1
 """
 import argparse, json, math, os, time
 
