@@ -12,6 +12,8 @@ module dev.cm3leon {
     exports dev.cm3leon.decode;
     exports dev.cm3leon.engine.cpu;
     exports dev.cm3leon.tokenizer;
+    exports dev.cm3leon.vq;
+    exports dev.cm3leon.retrieval;
 
     uses dev.cm3leon.engine.Backend;
     provides dev.cm3leon.engine.Backend with dev.cm3leon.engine.cpu.CpuBackend;

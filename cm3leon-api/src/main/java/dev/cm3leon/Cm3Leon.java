@@ -3,7 +3,14 @@ package dev.cm3leon;
 import dev.cm3leon.checkpoint.CheckpointException;
 import dev.cm3leon.checkpoint.ModelConfig;
 import dev.cm3leon.checkpoint.SafetensorsCheckpoint;
+import dev.cm3leon.checkpoint.TensorSource;
+import dev.cm3leon.checkpoint.VocabularyMap;
+import dev.cm3leon.checkpoint.VqConfig;
+import dev.cm3leon.decode.DecodingOptions;
+import dev.cm3leon.decode.GenerationControl;
+import dev.cm3leon.decode.GenerationLoop;
 import dev.cm3leon.decode.ImageTokenSuppression;
+import dev.cm3leon.decode.ModalityState;
 import dev.cm3leon.engine.Backend;
 import dev.cm3leon.engine.Backends;
 import dev.cm3leon.engine.DecoderWeights;
@@ -11,20 +18,19 @@ import dev.cm3leon.engine.Engine;
 import dev.cm3leon.engine.EngineOptions;
 import dev.cm3leon.engine.KvCache;
 import dev.cm3leon.engine.StreamStep;
+import dev.cm3leon.tokenizer.TextTokenizer;
+import dev.cm3leon.vq.FeatureMap;
+import dev.cm3leon.vq.ImagePlaceholders;
+import dev.cm3leon.vq.ImagePreprocessor;
+import dev.cm3leon.vq.VqException;
+import dev.cm3leon.vq.VqGan;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import dev.cm3leon.checkpoint.VocabularyMap;
-import dev.cm3leon.decode.DecodingOptions;
-import dev.cm3leon.decode.GenerationControl;
-import dev.cm3leon.decode.GenerationLoop;
-import dev.cm3leon.decode.ModalityState;
-import dev.cm3leon.checkpoint.VqConfig;
-import dev.cm3leon.tokenizer.TextTokenizer;
 
 import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -47,6 +53,10 @@ public final class Cm3Leon implements AutoCloseable {
     private final SequenceFormat format;
     private final Optional<TextTokenizer> tokenizer;
     private volatile ExecutorService executor;
+    private final Object imageLock = new Object();
+    private volatile VqGan vq;
+    private volatile ImagePreprocessor imagePreprocessor;
+    private volatile Optional<dev.cm3leon.retrieval.ClipEmbedder> clip;
 
     private Cm3Leon(Path folder, ModelConfig config, SafetensorsCheckpoint checkpoint, Engine engine,
                     Optional<TextTokenizer> tokenizer, Optional<ImageCodec> codec) {
@@ -57,7 +67,9 @@ public final class Cm3Leon implements AutoCloseable {
         this.tokenizer = tokenizer;
         this.suppression = config.vocabulary().filter(v -> v.imageTokenCount() > 0).map(ImageTokenSuppression::new);
         VocabularyMap vocabulary = config.vocabulary().orElseGet(() -> VocabularyMap.of(Map.of(), config.vocabSize(), folder));
-        this.format = new SequenceFormat(vocabulary, tokenizer, codec, config.bosId(),
+        Optional<ImageCodec> images = codec.isPresent() || config.vq().isEmpty() ? codec
+                : Optional.of(new VqImageCodec(this::requireVq, this::imagePreprocessor));
+        this.format = new SequenceFormat(vocabulary, tokenizer, images, config.bosId(),
                 TaskTemplates.forCheckpoint(folder, config.modelType()));
     }
 
@@ -74,12 +86,11 @@ public final class Cm3Leon implements AutoCloseable {
             Path tokenizerFile = folder.resolve("tokenizer.json");
             Optional<TextTokenizer> tokenizer = Files.isRegularFile(tokenizerFile)
                     ? Optional.of(TextTokenizer.load(tokenizerFile)) : Optional.empty();
-            Optional<ImageCodec> codec = ImageCodecs.open(folder, checkpoint, config);
             Backend backend = Backends.select(options);
             Engine engine = backend.open(weights, options);
             LOG.debug("loaded {}: {} layers, hidden {}, vocab {}, {} backend", folder, config.numLayers(),
                     config.hiddenSize(), config.vocabSize(), engine.backendName());
-            return new Cm3Leon(folder, config, checkpoint, engine, tokenizer, codec);
+            return new Cm3Leon(folder, config, checkpoint, engine, tokenizer, Optional.empty());
         } catch (RuntimeException e) {
             checkpoint.close();
             throw e;
@@ -176,6 +187,33 @@ public final class Cm3Leon implements AutoCloseable {
         return new InterleavedRequest(this, prompt, new DecodingOptions().topP(0.9));
     }
 
+    /** The folder of the CLIP model that ships with the checkpoint ({@code clip/}), if any. */
+    public static final String CLIP_FOLDER = "clip";
+
+    /**
+     * The CLIP bi-encoder shipped beside the checkpoint ({@code clip/}), loaded on first use; it embeds retrieval
+     * queries and is the default re-ranking {@link dev.cm3leon.decode.Scorer}.
+     */
+    public Optional<dev.cm3leon.retrieval.ClipEmbedder> clip() {
+        Optional<dev.cm3leon.retrieval.ClipEmbedder> c = clip;
+        if (c == null) {
+            synchronized (imageLock) {
+                if (clip == null) {
+                    Path dir = folder.resolve(CLIP_FOLDER);
+                    clip = Files.isRegularFile(dir.resolve("config.json"))
+                            ? Optional.of(dev.cm3leon.retrieval.ClipEmbedder.load(dir)) : Optional.empty();
+                }
+                c = clip;
+            }
+        }
+        return c;
+    }
+
+    /** The scorer {@code samples(n)} re-ranks by when the request names none: CLIP when the checkpoint ships one. */
+    Optional<dev.cm3leon.decode.Scorer> defaultScorer() {
+        return clip().map(dev.cm3leon.retrieval.ClipScorer::new);
+    }
+
     /** Where asynchronous requests run: one daemon thread per running request. */
     ExecutorService executor() {
         ExecutorService e = executor;
@@ -194,6 +232,88 @@ public final class Cm3Leon implements AutoCloseable {
         return e;
     }
 
+    /**
+     * The image tokenizer, built on first use from the already open checkpoint's {@code model.vqmodel.*} tensors
+     * (and, for the decoder HF's converter drops, Meta's {@code vqgan.safetensors} or {@code vqgan.ckpt} beside it);
+     * empty for a checkpoint without {@code vq_config}.
+     */
+    public Optional<VqGan> vq() {
+        if (config.vq().isEmpty()) return Optional.empty();
+        VqGan v = vq;
+        if (v == null) {
+            synchronized (imageLock) {
+                if (vq == null) vq = buildVq();
+                v = vq;
+            }
+        }
+        return Optional.of(v);
+    }
+
+    private VqGan buildVq() {
+        checkpoint.requireIntact();
+        Optional<TensorSource> meta = VqGan.metaWeights(folder);
+        try {
+            List<TensorSource> sources = new ArrayList<>();
+            sources.add(checkpoint);          // the model's own tensors first; Meta's file supplies what they lack
+            meta.ifPresent(sources::add);
+            VqGan v = VqGan.from(config.vq().get(), sources);
+            LOG.debug("image tokenizer ready ({})", v.canDecode() ? "encoder and decoder" : "encoder only");
+            return v;
+        } finally {
+            meta.ifPresent(TensorSource::close);
+        }
+    }
+
+    private VqGan requireVq() {
+        return vq().orElseThrow(() -> new VqException(folder + ": the checkpoint has no image tokenizer (no vq_config in config.json)"));
+    }
+
+    /** The checkpoint's image preprocessing: {@code preprocessor_config.json}, else HF Chameleon's defaults. */
+    public ImagePreprocessor imagePreprocessor() {
+        ImagePreprocessor p = imagePreprocessor;
+        if (p == null) {
+            Path json = folder.resolve("preprocessor_config.json");
+            p = Files.isRegularFile(json) ? ImagePreprocessor.fromConfig(json)
+                    : ImagePreprocessor.chameleon(requireVq().config().resolution());
+            imagePreprocessor = p;
+        }
+        return p;
+    }
+
+    /** An image's BPE ids (row-major over the code grid), as the model reads images. */
+    public int[] imageTokens(BufferedImage image) {
+        return imageTokens(imagePreprocessor().preprocess(image));
+    }
+
+    /** An image file's BPE ids; the file is refused before decoding when above the preprocessor's pixel budget. */
+    public int[] imageTokens(Path imageFile) {
+        return imageTokens(imagePreprocessor().preprocess(imageFile));
+    }
+
+    /** Preprocessed pixel values [3, S, S] → BPE ids through the vocabulary's codebook map. */
+    public int[] imageTokens(FeatureMap pixelValues) {
+        VocabularyMap vocabulary = config.vocabulary()
+                .orElseThrow(() -> new VqException(folder + ": the checkpoint has no vocabulary_map for image tokens"));
+        int[] codes = requireVq().encode(pixelValues).codes();
+        int[] ids = new int[codes.length];
+        for (int i = 0; i < codes.length; i++) ids[i] = vocabulary.bpeIdOfCode(codes[i]);
+        return ids;
+    }
+
+    /**
+     * {@code ids} with each run of {@code <image>} placeholders replaced, in order, by the BPE ids of the matching
+     * image's pixel values, as HF fills them from {@code pixel_values}.
+     */
+    public int[] fillImagePlaceholders(int[] ids, List<FeatureMap> pixelValues) {
+        int placeholder = config.vocabulary().map(VocabularyMap::imagePlaceholder).orElse(-1);
+        if (placeholder < 0) throw new VqException(folder + ": the vocabulary has no <image> placeholder token");
+        int perImage = requireVq().config().tokensPerImage();
+        ImagePlaceholders.check(ids, placeholder, perImage, pixelValues.size());   // before any image is encoded
+        List<int[]> tokens = new ArrayList<>();
+        for (FeatureMap px : pixelValues) tokens.add(imageTokens(px));
+        return ImagePlaceholders.fill(ids, placeholder, perImage, tokens);
+    }
+
     /** Applies the reference's image-token suppression to {@code rows} rows of logits. */
     public void suppressImageTokens(float[] logits, int rows) {
         suppression.ifPresent(s -> s.apply(logits, rows, config.vocabSize()));
@@ -201,6 +321,7 @@ public final class Cm3Leon implements AutoCloseable {
 
     /** Logits for every position of {@code tokens} [T, V], image tokens suppressed, as HF's forward returns them. */
     public float[] logits(int[] tokens) {
+        checkpoint.requireIntact();
         if (tokens.length == 0) throw new Cm3LeonException("the token sequence is empty");
         checkTokens(tokens);
         checkContext(tokens.length);
@@ -221,6 +342,7 @@ public final class Cm3Leon implements AutoCloseable {
 
     /** As {@link #generateGreedy(int[], int)}, handing each step's logits to {@code stepLogits} if not null. */
     public int[] generateGreedy(int[] prompt, int maxNewTokens, java.util.function.Consumer<float[]> stepLogits) {
+        checkpoint.requireIntact();
         if (prompt.length == 0) throw new Cm3LeonException("the prompt is empty");
         if (maxNewTokens < 0) throw new Cm3LeonException("maxNewTokens must be ≥ 0, got " + maxNewTokens);
         checkTokens(prompt);
@@ -259,6 +381,7 @@ public final class Cm3Leon implements AutoCloseable {
      */
     public int[] generateGuidedGreedy(int[] prompt, int[] unconditional, double cfgScale, ModalityState.Output mode,
                                       int maxNewTokens) {
+        checkpoint.requireIntact();
         checkTokens(prompt);
         if (unconditional != null) checkTokens(unconditional);
         VocabularyMap v = format.vocabulary();
@@ -301,6 +424,8 @@ public final class Cm3Leon implements AutoCloseable {
     public void close() {
         ExecutorService e = executor;
         if (e != null) e.shutdownNow();
+        Optional<dev.cm3leon.retrieval.ClipEmbedder> c = clip;
+        if (c != null) c.ifPresent(dev.cm3leon.retrieval.ClipEmbedder::close);
         engine.close();
         checkpoint.close();
     }

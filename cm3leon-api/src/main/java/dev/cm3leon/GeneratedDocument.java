@@ -4,7 +4,7 @@ import java.awt.image.BufferedImage;
 import java.util.List;
 
 /** Interleaved output: text and images in the order the model produced them. */
-public record GeneratedDocument(List<Part> parts, int[] tokens, Timings timings) {
+public record GeneratedDocument(List<Part> parts, int[] tokens, Timings timings, List<Retrieval.Document> documents) {
     public sealed interface Part permits TextPart, ImagePart {
     }
 

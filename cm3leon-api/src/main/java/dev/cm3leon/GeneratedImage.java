@@ -15,6 +15,6 @@ public record GeneratedImage(BufferedImage image, int[] codes, int[] tokens, dou
 
     /** Writes the image as PNG, through a temporary file so a failure leaves no half-written file. */
     public Path writePng(Path target) {
-        return ImageFiles.writePng(image, target);
+        return dev.cm3leon.vq.ImageFiles.writePng(image, target);
     }
 }

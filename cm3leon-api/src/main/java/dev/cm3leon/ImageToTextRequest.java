@@ -37,6 +37,8 @@ public final class ImageToTextRequest extends Request<GeneratedText, ImageToText
         int[] imageTokens = f.image(image);
         int[] full = f.render(template, question, imageTokens);
         int[] bare = f.render(template, null, null);
+        dev.cm3leon.decode.Scorer scorer = this.scorer != null || options.samples() == 1 ? this.scorer
+                : model.defaultScorer().orElse(null);
         List<Retrieval.Document> docs = Retrieved.fetch(this, question, image);
         full = Retrieved.prepend(f, docs, full);
         int maxNew = maxTokens == null ? DEFAULT_MAX_TOKENS : maxTokens;

@@ -85,6 +85,12 @@ public final class InfillRequest extends Request<GeneratedInfill, InfillRequest>
                 }
             }
         }
+        String queryText = prompt.segments().stream().filter(x -> x instanceof Prompt.Text)
+                .map(x -> ((Prompt.Text) x).text()).reduce("", String::concat);
+        List<Retrieval.Document> docs = Retrieved.fetch(this, queryText, null);
+        int[] withDocs = Retrieved.prepend(f, docs, doc.toArray());
+        doc.clear();
+        doc.addAll(withDocs);
         int end = f.vocabulary().sentinelEnd();
         int maxText = maxTokens == null ? DEFAULT_MAX_TOKENS : maxTokens;
         SequenceFormat.IntBuilder context = new SequenceFormat.IntBuilder();
@@ -125,7 +131,7 @@ public final class InfillRequest extends Request<GeneratedInfill, InfillRequest>
             if (progress != null) progress.accept(new Progress(k + 1, holes.size()));
         }
         return new GeneratedInfill(splice(f, holes, spans, imageCodes), List.copyOf(spans),
-                new Timings(Duration.ofNanos(prefill), Duration.ofNanos(decode), steps, 1));
+                new Timings(Duration.ofNanos(prefill), Duration.ofNanos(decode), steps, 1), docs);
     }
 
     private static int sentinel(int[] sentinels, int k) {

@@ -33,7 +33,12 @@ public final class InterleavedRequest extends Request<GeneratedDocument, Interle
                 case Prompt.Mask m -> throw new IllegalStateException("masks were refused earlier");
             }
         }
-        int[] full = ids.toArray();
+        String queryText = prompt.segments().stream().filter(x -> x instanceof Prompt.Text)
+                .map(x -> ((Prompt.Text) x).text()).reduce("", String::concat);
+        java.awt.image.BufferedImage queryImage = prompt.segments().stream().filter(x -> x instanceof Prompt.Image)
+                .map(x -> ((Prompt.Image) x).image()).findFirst().orElse(null);
+        List<Retrieval.Document> docs = Retrieved.fetch(this, queryText, queryImage);
+        int[] full = Retrieved.prepend(f, docs, ids.toArray());
         int maxNew = Math.min(maxTokens == null ? DEFAULT_MAX_TOKENS : maxTokens,
                 Math.max(1, model.config().maxPositions() - full.length));
         boolean images = f.hasImages();
@@ -51,6 +56,6 @@ public final class InterleavedRequest extends Request<GeneratedDocument, Interle
                 }
             }
         }
-        return new GeneratedDocument(List.copyOf(parts), tokens, out.timings());
+        return new GeneratedDocument(List.copyOf(parts), tokens, out.timings(), docs);
     }
 }

@@ -170,7 +170,7 @@ public abstract sealed class Request<R, SELF extends Request<R, SELF>>
 
     /** Runs now, on the calling thread. */
     public R generate() {
-        return execute(control());
+        return run(control());
     }
 
     /** As {@link #generate()}, handing each token to {@code listener} as it comes. */
@@ -195,7 +195,7 @@ public abstract sealed class Request<R, SELF extends Request<R, SELF>>
         model.executor().execute(() -> {
             if (future.isDone()) return;
             try {
-                future.complete(execute(control));
+                future.complete(run(control));
             } catch (Throwable t) {
                 future.completeExceptionally(t);
             }
@@ -205,6 +205,11 @@ public abstract sealed class Request<R, SELF extends Request<R, SELF>>
 
     private GenerationControl control() {
         return new GenerationControl(deadline == null ? null : Instant.now().plus(deadline));
+    }
+
+    private R run(GenerationControl control) {
+        model.checkpoint().requireIntact();
+        return execute(control);
     }
 
     abstract R execute(GenerationControl control);

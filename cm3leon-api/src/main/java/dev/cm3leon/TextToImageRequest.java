@@ -38,6 +38,8 @@ public final class TextToImageRequest extends Request<GeneratedImage, TextToImag
         int[] full = f.render(template, text, conditionTokens);
         int[] imageOnly = condition == null ? null : f.render(template, null, conditionTokens);
         int[] bare = new int[]{f.bos(), f.vocabulary().beginOfImage()};
+        dev.cm3leon.decode.Scorer scorer = this.scorer != null || options.samples() == 1 ? this.scorer
+                : model.defaultScorer().orElse(null);
         List<Retrieval.Document> docs = Retrieved.fetch(this, text, condition);
         full = Retrieved.prepend(f, docs, full);
         if (full[full.length - 1] != f.vocabulary().beginOfImage()) {

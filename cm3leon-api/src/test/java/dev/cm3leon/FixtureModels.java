@@ -3,7 +3,11 @@ package dev.cm3leon;
 import dev.cm3leon.checkpoint.ModelConfig;
 import dev.cm3leon.checkpoint.SafetensorsCheckpoint;
 import dev.cm3leon.engine.DecoderWeights;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.cm3leon.engine.Engine;
+import dev.cm3leon.engine.EngineOptions;
+import dev.cm3leon.engine.KvCacheBudget;
 import dev.cm3leon.engine.KvCache;
 import dev.cm3leon.engine.StreamStep;
 import dev.cm3leon.engine.cpu.CpuEngine;
@@ -11,6 +15,8 @@ import dev.cm3leon.testing.Fixtures;
 import dev.cm3leon.tokenizer.TextTokenizer;
 
 import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
@@ -41,9 +47,14 @@ final class FixtureModels {
         }
 
         public KvCache newCache(int capacity) {
-            KvCache c = inner.newCache(capacity);
-            openCaches.incrementAndGet();
-            return new CountedCache(c, openCaches);
+            return newCaches(capacity).getFirst();
+        }
+
+        @Override
+        public List<KvCache> newCaches(int... capacities) {
+            List<KvCache> caches = inner.newCaches(capacities);
+            openCaches.addAndGet(caches.size());
+            return caches.stream().<KvCache>map(c -> new CountedCache(c, openCaches)).toList();
         }
 
         public float[][] forward(List<StreamStep> steps) {
@@ -156,6 +167,33 @@ final class FixtureModels {
     }
 
     record Loaded(Cm3Leon model, CountingEngine engine) {
+        /** Bytes the running requests' KV caches hold now. */
+        long kvBytesInUse() {
+            return ((CpuEngine) engine.inner).kvCacheBudget().reservedBytes();
+        }
+    }
+
+    /**
+     * The fixture's config with three text ids renamed to CM3 sentinels ({@code <sentinel:0>} = 126,
+     * {@code <sentinel:1>} = 125, {@code <sentinel:end>} = 127), written into {@code dir}, so infilling can run.
+     */
+    static Path configWithSentinels(Path dir) {
+        try {
+            ObjectMapper json = new ObjectMapper();
+            ObjectNode c = (ObjectNode) json.readTree(Fixtures.path("chameleon/model/config.json").toFile());
+            ObjectNode vm = (ObjectNode) c.get("vocabulary_map");
+            vm.remove("txt126");
+            vm.remove("txt127");
+            vm.remove("txt125");
+            vm.put("<sentinel:1>", 125);
+            vm.put("<sentinel:0>", 126);
+            vm.put("<sentinel:end>", 127);
+            Path file = dir.resolve("config.json");
+            json.writeValue(file.toFile(), c);
+            return file;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     static Loaded load() {
@@ -164,10 +202,15 @@ final class FixtureModels {
 
     /** With a config of one's own (e.g. one that names sentinel tokens). */
     static Loaded load(Path configJson) {
+        return load(configJson, KvCacheBudget.of(EngineOptions.defaults()));
+    }
+
+    /** With a KV cache budget of one's own. */
+    static Loaded load(Path configJson, KvCacheBudget budget) {
         Path folder = Fixtures.path("chameleon/model");
         ModelConfig config = ModelConfig.read(configJson);
         SafetensorsCheckpoint ck = SafetensorsCheckpoint.open(folder);
-        CountingEngine engine = new CountingEngine(new CpuEngine(DecoderWeights.from(ck, config)));
+        CountingEngine engine = new CountingEngine(new CpuEngine(DecoderWeights.from(ck, config), budget));
         TextTokenizer tok = TextTokenizer.fromJson(tokenizerJson().getBytes(StandardCharsets.UTF_8), "test tokenizer.json");
         return new Loaded(Cm3Leon.assemble(folder, config, ck, engine, Optional.of(tok), Optional.of(new StandInCodec())), engine);
     }

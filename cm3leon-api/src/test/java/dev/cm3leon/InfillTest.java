@@ -1,8 +1,5 @@
 package dev.cm3leon;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.cm3leon.testing.Fixtures;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -27,17 +24,7 @@ class InfillTest {
     @BeforeAll
     static void load() throws IOException {
         dir = Files.createTempDirectory("infill");
-        ObjectMapper json = new ObjectMapper();
-        ObjectNode c = (ObjectNode) json.readTree(Fixtures.path("chameleon/model/config.json").toFile());
-        ObjectNode vm = (ObjectNode) c.get("vocabulary_map");
-        vm.remove("txt126");
-        vm.remove("txt127");
-        vm.remove("txt125");
-        vm.put("<sentinel:1>", 125);
-        vm.put("<sentinel:0>", 126);
-        vm.put("<sentinel:end>", 127);
-        json.writeValue(dir.resolve("config.json").toFile(), c);
-        loaded = FixtureModels.load(dir.resolve("config.json"));
+        loaded = FixtureModels.load(FixtureModels.configWithSentinels(dir));
     }
 
     @AfterAll

@@ -2,8 +2,6 @@ package dev.cm3leon.checkpoint;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** Typed access to a JSON config whose errors name the file and the field. */
@@ -19,15 +17,14 @@ final class ConfigReader {
     }
 
     static ConfigReader read(Path file) {
-        JsonNode root;
-        try {
-            root = SafetensorsFile.JSON.readTree(Files.readAllBytes(file));
-        } catch (java.nio.file.NoSuchFileException e) {
-            throw CheckpointException.of(file, "file not found");
-        } catch (IOException e) {
-            throw CheckpointException.of(file, "not well-formed JSON: " + e.getMessage().lines().findFirst().orElse(""));
-        }
+        JsonNode root = JsonFiles.read(file);
         if (root == null || !root.isObject()) throw CheckpointException.of(file, "must hold a JSON object");
+        return new ConfigReader(file, root, "");
+    }
+
+    /** A reader over an already parsed tree (a YAML file, or a section of a larger config). */
+    static ConfigReader of(Path file, JsonNode root) {
+        if (root == null || !root.isObject()) throw CheckpointException.of(file, "must hold a mapping of settings");
         return new ConfigReader(file, root, "");
     }
 

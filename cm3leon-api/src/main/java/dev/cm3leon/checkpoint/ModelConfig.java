@@ -28,6 +28,12 @@ public record ModelConfig(String modelType, int hiddenSize, int intermediateSize
     /** QK-LayerNorm's epsilon is fixed in Chameleon, independent of {@code rms_norm_eps}. */
     public static final double QK_NORM_EPS = 1e-5;
 
+    /**
+     * Ids index arrays (the vocabulary map, logits); a config that claims more than this is broken, not a model
+     * (the largest real vocabularies are ~260k).
+     */
+    public static final int MAX_VOCAB_SIZE = 1 << 24;
+
     public int kvDim() {
         return numKvHeads * headDim;
     }
@@ -63,6 +69,7 @@ public record ModelConfig(String modelType, int hiddenSize, int intermediateSize
         String act = c.optString("hidden_act", "silu");
         if (!act.equals("silu")) throw c.error("hidden_act", "is '" + act + "'; only silu (SwiGLU) is supported");
         int vocab = c.requireInt("vocab_size", 1);
+        if (vocab > MAX_VOCAB_SIZE) throw c.error("vocab_size", "(" + vocab + ") is larger than the supported " + MAX_VOCAB_SIZE);
         int maxPos = c.optInt("max_position_embeddings", 4096, 1);
         boolean chameleon = type.equals("chameleon");
 

@@ -11,7 +11,6 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.TreeSet;
 
 /**
@@ -49,12 +48,7 @@ public final class SafetensorsCheckpoint implements TensorSource {
     }
 
     private static SafetensorsCheckpoint openSharded(Path folder, Path index) {
-        JsonNode root;
-        try {
-            root = SafetensorsFile.JSON.readTree(Files.readAllBytes(index));
-        } catch (IOException e) {
-            throw CheckpointException.of(index, "cannot read the shard index: " + e.getMessage().lines().findFirst().orElse(""));
-        }
+        JsonNode root = JsonFiles.read(index);
         JsonNode weightMap = root == null ? null : root.get("weight_map");
         if (weightMap == null || !weightMap.isObject()) {
             throw CheckpointException.of(index, "missing object field 'weight_map'");
@@ -75,10 +69,12 @@ public final class SafetensorsCheckpoint implements TensorSource {
         List<SafetensorsFile> files = new ArrayList<>();
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         try {
+            Map<String, SafetensorsFile> byName = new LinkedHashMap<>();
             for (String shardName : new TreeSet<>(tensorToShard.values())) {
                 Path shard = confine(index, realFolder, shardName);
                 SafetensorsFile file = SafetensorsFile.open(shard);
                 files.add(file);
+                byName.put(shardName, file);
                 for (Tensor t : file.tensors().values()) {
                     if (tensors.putIfAbsent(t.name(), t) != null) {
                         throw CheckpointException.of(shard, "tensor '" + t.name() + "' also appears in another shard");
@@ -86,8 +82,7 @@ public final class SafetensorsCheckpoint implements TensorSource {
                 }
             }
             for (Map.Entry<String, String> e : tensorToShard.entrySet()) {
-                Tensor t = tensors.get(e.getKey());
-                if (t == null) {
+                if (byName.get(e.getValue()).find(e.getKey()).isEmpty()) {
                     throw CheckpointException.of(index, "tensor '" + e.getKey() + "' is listed in shard '" + e.getValue()
                             + "' but that shard does not contain it");
                 }
@@ -117,13 +112,31 @@ public final class SafetensorsCheckpoint implements TensorSource {
             throw CheckpointException.of(index, "shard '" + shardName + "' is missing");
         }
         try {
-            if (!candidate.toRealPath().startsWith(realFolder)) {
+            Path target = candidate.toRealPath();
+            if (!target.startsWith(realFolder) && !target.startsWith(hubBlobs(realFolder))) {
                 throw CheckpointException.of(index, "shard '" + shardName + "' links outside the checkpoint folder");
             }
         } catch (IOException e) {
             throw CheckpointException.of(index, "shard '" + shardName + "': " + e.getMessage());
         }
         return candidate;
+    }
+
+    /**
+     * Where a Hugging Face hub cache keeps the files its snapshot folders link to ({@code models--x/blobs} beside
+     * {@code models--x/snapshots/<revision>}); a path that matches nothing otherwise.
+     */
+    private static Path hubBlobs(Path realFolder) {
+        Path snapshots = realFolder.getParent();
+        if (snapshots == null || snapshots.getParent() == null || !snapshots.getFileName().toString().equals("snapshots")) {
+            return realFolder;
+        }
+        return snapshots.getParent().resolve("blobs");
+    }
+
+    /** Throws if a file of the checkpoint was cut short on disk since it was loaded (see {@link SafetensorsFile#requireIntact}). */
+    public void requireIntact() {
+        files.forEach(SafetensorsFile::requireIntact);
     }
 
     public Path folder() {
@@ -135,10 +148,6 @@ public final class SafetensorsCheckpoint implements TensorSource {
         return tensors;
     }
 
-    @Override
-    public Optional<Tensor> find(String name) {
-        return Optional.ofNullable(tensors.get(name));
-    }
 
     @Override
     public String describe() {

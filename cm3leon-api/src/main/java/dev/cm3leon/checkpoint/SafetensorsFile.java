@@ -1,7 +1,7 @@
 package dev.cm3leon.checkpoint;
 
-import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
@@ -12,10 +12,14 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.charset.CharacterCodingException;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -24,7 +28,6 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 /**
  * One memory-mapped {@code .safetensors} file. The header is validated in full before any tensor is handed out:
@@ -35,8 +38,10 @@ public final class SafetensorsFile implements TensorSource {
     /** Headers larger than this are refused before they are read (real checkpoints have headers of a few hundred KB). */
     public static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
 
+    /** Strict JSON for every checkpoint file: duplicate keys and content after the value are errors, as in serde. */
     static final ObjectMapper JSON = JsonMapper.builder()
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .build();
 
     private final Path path;
@@ -44,11 +49,17 @@ public final class SafetensorsFile implements TensorSource {
     private final Map<String, Tensor> tensors;
     private final Map<String, String> metadata;
 
-    private SafetensorsFile(Path path, Arena arena, Map<String, Tensor> tensors, Map<String, String> metadata) {
+    private final long mappedSize;
+    private final Object fileKey;
+
+    private SafetensorsFile(Path path, Arena arena, Map<String, Tensor> tensors, Map<String, String> metadata,
+                            long mappedSize, Object fileKey) {
         this.path = path;
         this.arena = arena;
         this.tensors = tensors;
         this.metadata = metadata;
+        this.mappedSize = mappedSize;
+        this.fileKey = fileKey;
     }
 
     /** Maps and validates {@code path}; throws {@link CheckpointException} naming the file on any defect. */
@@ -69,22 +80,55 @@ public final class SafetensorsFile implements TensorSource {
             if (headerLen > MAX_HEADER_BYTES) {
                 throw CheckpointException.of(path, "header length " + headerLen + " exceeds the limit of " + MAX_HEADER_BYTES + " bytes");
             }
-            ByteBuffer headerBuf = ByteBuffer.allocate((int) headerLen);
-            readFully(channel, headerBuf, 8, path);
-            String header = decodeUtf8(headerBuf.flip(), path);
+            // The format's header is a JSON object: a file that starts otherwise is refused before a large read.
+            ByteBuffer first = ByteBuffer.allocate(1);
+            readFully(channel, first, 8, path);
+            if (first.get(0) != '{') {
+                throw CheckpointException.of(path, "header does not start with '{' (byte 0x"
+                        + Integer.toHexString(first.get(0) & 0xFF) + ")");
+            }
+            byte[] header = new byte[(int) headerLen];
+            readFully(channel, ByteBuffer.wrap(header), 8, path);
+            requireUtf8(header, path);
             MemorySegment whole = fileSize == 0 ? MemorySegment.NULL
                     : channel.map(FileChannel.MapMode.READ_ONLY, 0, fileSize, arena);
             long dataStart = 8 + headerLen;
             MemorySegment dataSection = whole.asSlice(dataStart, fileSize - dataStart);
             Map<String, String> metadata = new LinkedHashMap<>();
             Map<String, Tensor> tensors = parseHeader(path, header, dataSection, metadata);
-            return new SafetensorsFile(path, arena, tensors, metadata);
+            return new SafetensorsFile(path, arena, tensors, metadata, fileSize, fileKey(path));
         } catch (IOException e) {
             arena.close();
             throw new CheckpointException(path + ": cannot read: " + e.getMessage(), e);
         } catch (RuntimeException e) {
             arena.close();
             throw e;
+        }
+    }
+
+    /**
+     * Throws if the file was cut short in place since it was mapped. Reading the lost pages would then fault, and
+     * while a plain read turns that into an {@link InternalError}, the Vector API's compiled loads crash the JVM
+     * (SIGBUS). A file replaced by a rename is harmless: the mapping keeps the old one.
+     */
+    public void requireIntact() {
+        if (fileKey == null) return;
+        try {
+            BasicFileAttributes now = Files.readAttributes(path, BasicFileAttributes.class);
+            if (fileKey.equals(now.fileKey()) && now.size() < mappedSize) {
+                throw CheckpointException.of(path, "was cut from " + mappedSize + " to " + now.size()
+                        + " bytes on disk while loaded; reload the model (replace checkpoint files by renaming, not in place)");
+            }
+        } catch (IOException e) {
+            // Deleted or unreadable now: the mapping still holds the data it was made from.
+        }
+    }
+
+    private static Object fileKey(Path path) {
+        try {
+            return Files.readAttributes(path, BasicFileAttributes.class).fileKey();
+        } catch (IOException e) {
+            return null;
         }
     }
 
@@ -97,18 +141,28 @@ public final class SafetensorsFile implements TensorSource {
         }
     }
 
-    private static String decodeUtf8(ByteBuffer bytes, Path path) {
-        try {
-            return StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(bytes).toString();
-        } catch (CharacterCodingException e) {
-            throw CheckpointException.of(path, "header is not valid UTF-8");
+    /** Validates in small chunks: a header may be 100 MB, and a decoded copy would double or triple that. */
+    private static void requireUtf8(byte[] bytes, Path path) {
+        CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        ByteBuffer in = ByteBuffer.wrap(bytes);
+        CharBuffer out = CharBuffer.allocate(8192);
+        CoderResult result;
+        do {
+            out.clear();
+            result = decoder.decode(in, out, true);
+        } while (result.isOverflow());
+        if (!result.isError()) {
+            out.clear();
+            result = decoder.flush(out);
+        }
+        if (result.isError()) {
+            throw CheckpointException.of(path, "header is not valid UTF-8 (at byte " + (8 + in.position()) + ")");
         }
     }
 
-    private static Map<String, Tensor> parseHeader(Path path, String header, MemorySegment data, Map<String, String> metadata) {
+    private static Map<String, Tensor> parseHeader(Path path, byte[] header, MemorySegment data, Map<String, String> metadata) {
         JsonNode root;
         try {
             root = JSON.readTree(header);
@@ -212,10 +266,6 @@ public final class SafetensorsFile implements TensorSource {
         return tensors;
     }
 
-    @Override
-    public Optional<Tensor> find(String name) {
-        return Optional.ofNullable(tensors.get(name));
-    }
 
     @Override
     public String describe() {

@@ -7,7 +7,9 @@ import java.util.Optional;
 public interface TensorSource extends AutoCloseable {
     Map<String, Tensor> tensors();
 
-    Optional<Tensor> find(String name);
+    default Optional<Tensor> find(String name) {
+        return Optional.ofNullable(tensors().get(name));
+    }
 
     /** Where the tensors come from (a file or folder), for error messages. */
     String describe();

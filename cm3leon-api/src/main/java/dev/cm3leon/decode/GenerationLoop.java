@@ -6,6 +6,7 @@ import dev.cm3leon.engine.StreamStep;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Iterator;
 import java.util.List;
 import java.util.SplittableRandom;
 
@@ -63,13 +64,19 @@ public final class GenerationLoop {
         long t0 = System.nanoTime(), t1 = t0;
         int steps = 0;
         try {
+            // Every cache of the request at once: it fits as a whole or fails before any is allocated.
+            List<Integer> capacities = new ArrayList<>();
+            for (Sequence seq : sequences) {
+                for (int[] prompt : seq.streamPrompts()) capacities.add(prompt.length + seq.maxNewTokens());
+            }
+            Iterator<KvCache> allocated = engine.newCaches(capacities.stream().mapToInt(Integer::intValue).toArray()).iterator();
             List<StreamStep> batch = new ArrayList<>();
             for (int s = 0; s < n; s++) {
                 Sequence seq = sequences.get(s);
                 caches[s] = new KvCache[seq.streamPrompts().length];
                 for (int st = 0; st < caches[s].length; st++) {
                     int[] prompt = seq.streamPrompts()[st];
-                    caches[s][st] = engine.newCache(prompt.length + seq.maxNewTokens());
+                    caches[s][st] = allocated.next();
                     batch.add(StreamStep.last(caches[s][st], prompt));
                 }
                 produced[s] = new int[seq.maxNewTokens()];

@@ -3,10 +3,10 @@ package dev.cm3leon.decode;
 import java.awt.image.BufferedImage;
 
 /**
- * Scores how well an image matches a text, for re-ranking N samples (CLIP similarity by default once a CLIP model is
- * loaded). Higher is better. Implementations must be thread-safe.
+ * How well an image matches a prompt, for re-ranking N samples (higher is better). The default is CLIP image–text
+ * similarity ({@code dev.cm3leon.retrieval.ClipScorer}); any scorer of the same shape can replace it.
  */
 @FunctionalInterface
 public interface Scorer {
-    double score(String text, BufferedImage image);
+    double score(String prompt, BufferedImage image);
 }

@@ -1,5 +1,7 @@
 package dev.cm3leon.engine;
 
+import dev.cm3leon.checkpoint.CheckpointException;
+import dev.cm3leon.checkpoint.DType;
 import dev.cm3leon.checkpoint.ModelConfig;
 import dev.cm3leon.checkpoint.Tensor;
 import dev.cm3leon.checkpoint.TensorSource;
@@ -20,10 +22,21 @@ public record DecoderWeights(ModelConfig config, Tensor embedTokens, List<Layer>
                         Tensor inputLayernorm, Tensor postAttentionLayernorm) {
     }
 
+    /** Finds and checks every tensor; a {@link CheckpointException} names the checkpoint and the tensor. */
     public static DecoderWeights from(TensorSource source, ModelConfig c) {
+        try {
+            return find(source, c);
+        } catch (CheckpointException e) {
+            if (e.getMessage().startsWith(source.describe())) throw e;
+            throw new CheckpointException(source.describe() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static DecoderWeights find(TensorSource source, ModelConfig c) {
         int d = c.hiddenSize(), ff = c.intermediateSize(), v = c.vocabSize();
         Tensor embed = source.require("model.embed_tokens.weight").requireShape(v, d);
-        List<Layer> layers = new ArrayList<>(c.numLayers());
+        // Not presized: num_hidden_layers comes from the config, and the tensors are what bound it.
+        List<Layer> layers = new ArrayList<>();
         for (int i = 0; i < c.numLayers(); i++) {
             String p = "model.layers." + i + ".";
             Tensor qw = null, qb = null, kw = null, kb = null;
@@ -48,14 +61,29 @@ public record DecoderWeights(ModelConfig config, Tensor embedTokens, List<Layer>
         Tensor norm = source.require("model.norm.weight").requireShape(d);
         Tensor lmHead = c.tieWordEmbeddings() ? embed
                 : source.find("lm_head.weight").orElseGet(() -> source.require("model.lm_head.weight")).requireShape(v, d);
-        for (Tensor t : List.of(embed, norm, lmHead)) requireFloat(t);
+        requireFloat(norm);
+        for (Tensor t : List.of(embed, lmHead)) requireMatrixType(t);
+        for (Layer l : layers) {
+            for (Tensor t : List.of(l.qProj, l.kProj, l.vProj, l.oProj, l.gateProj, l.upProj, l.downProj)) requireMatrixType(t);
+            for (Tensor t : new Tensor[]{l.qNormWeight, l.qNormBias, l.kNormWeight, l.kNormBias, l.inputLayernorm,
+                    l.postAttentionLayernorm}) {
+                if (t != null) requireFloat(t);
+            }
+        }
         return new DecoderWeights(c, embed, List.copyOf(layers), norm, lmHead);
     }
 
+    /** Matrices are read in their stored dtype: F32, F16, BF16, or GGUF's Q8_0 and Q4_0 blocks. */
+    private static void requireMatrixType(Tensor t) {
+        if (t.dtype() != DType.F32 && t.dtype() != DType.F16 && t.dtype() != DType.BF16 && !t.dtype().isQuantized()) {
+            throw new CheckpointException("tensor '" + t.name() + "': dtype " + t.dtype()
+                    + " is not supported for weight matrices (F32, F16, BF16, Q8_0, Q4_0)");
+        }
+    }
+
     private static void requireFloat(Tensor t) {
-        if (!t.dtype().isFloatingPoint() && !t.dtype().isQuantized()) {
-            throw new dev.cm3leon.checkpoint.CheckpointException("tensor '" + t.name() + "': dtype " + t.dtype()
-                    + " is not a floating-point or block-quantized weight type");
+        if (!t.dtype().isFloatingPoint()) {
+            throw new CheckpointException("tensor '" + t.name() + "': dtype " + t.dtype() + " is not a floating-point weight type");
         }
     }
 

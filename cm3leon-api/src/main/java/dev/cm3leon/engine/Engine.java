@@ -2,6 +2,7 @@ package dev.cm3leon.engine;
 
 import dev.cm3leon.checkpoint.ModelConfig;
 
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -13,6 +14,21 @@ public interface Engine extends AutoCloseable {
 
     /** A cache for one stream holding up to {@code capacity} positions (at most the model's context). */
     KvCache newCache(int capacity);
+
+    /**
+     * The caches of one request, all or none: a backend with a memory budget reserves their total first, so a request
+     * that does not fit fails before it holds anything that the requests beside it need.
+     */
+    default List<KvCache> newCaches(int... capacities) {
+        List<KvCache> caches = new ArrayList<>(capacities.length);
+        try {
+            for (int capacity : capacities) caches.add(newCache(capacity));
+            return caches;
+        } catch (RuntimeException | Error e) {
+            caches.forEach(KvCache::close);
+            throw e;
+        }
+    }
 
     /**
      * Appends each stream's tokens to its cache and returns, per stream, the raw logits asked for: {@code [V]} for

@@ -2,6 +2,8 @@ package dev.cm3leon.tokenizer;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -27,6 +29,7 @@ final class BpeModel {
         }
     }
 
+    /** A HashMap on purpose: {@code Map.copyOf} probes much slower for vocabularies of this size. */
     private final Map<String, Integer> vocab;
     private final String[] tokenById;
     private final MergeTable merges;
@@ -43,7 +46,7 @@ final class BpeModel {
      * @throws IllegalArgumentException naming the field, if a merge uses a token missing from the vocabulary
      */
     BpeModel(Map<String, Integer> vocab, List<String[]> merges, Options options) {
-        this.vocab = Map.copyOf(vocab);
+        this.vocab = new HashMap<>(vocab);
         this.options = options;
         int maxId = vocab.values().stream().mapToInt(Integer::intValue).max().orElse(-1);
         tokenById = new String[maxId + 1];
@@ -111,8 +114,9 @@ final class BpeModel {
         return id >= 0 && id < tokenById.length ? tokenById[id] : null;
     }
 
+    /** The vocabulary, read-only. */
     Map<String, Integer> vocab() {
-        return vocab;
+        return Collections.unmodifiableMap(vocab);
     }
 
     /** Tokenizes one word (a pre-tokenized piece) and adds its tokens to {@code out}. */

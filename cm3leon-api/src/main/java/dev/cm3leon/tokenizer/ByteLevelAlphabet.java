@@ -29,30 +29,31 @@ final class ByteLevelAlphabet {
 
     /** The UTF-8 bytes of {@code text}, each written as its alphabet character. Lone surrogates encode as U+FFFD. */
     static String encode(String text) {
-        StringBuilder out = new StringBuilder(text.length() + (text.length() >> 2));
+        char[] out = new char[text.length() * 3]; // a UTF-16 unit never takes more than 3 UTF-8 bytes
+        int n = 0;
         for (int i = 0; i < text.length(); ) {
             int cp = text.codePointAt(i);
             i += Character.charCount(cp);
             if (cp < 0x80) {
-                out.append(BYTE_TO_CHAR[cp]);
+                out[n++] = BYTE_TO_CHAR[cp];
                 continue;
             }
-            if (Character.isSurrogate((char) cp) && cp <= 0xFFFF) {
+            if (cp <= 0xFFFF && Character.isSurrogate((char) cp)) {
                 cp = 0xFFFD;
             }
             if (cp < 0x800) {
-                out.append(BYTE_TO_CHAR[0xC0 | (cp >> 6)]);
+                out[n++] = BYTE_TO_CHAR[0xC0 | (cp >> 6)];
             } else if (cp < 0x10000) {
-                out.append(BYTE_TO_CHAR[0xE0 | (cp >> 12)]);
-                out.append(BYTE_TO_CHAR[0x80 | ((cp >> 6) & 0x3F)]);
+                out[n++] = BYTE_TO_CHAR[0xE0 | (cp >> 12)];
+                out[n++] = BYTE_TO_CHAR[0x80 | ((cp >> 6) & 0x3F)];
             } else {
-                out.append(BYTE_TO_CHAR[0xF0 | (cp >> 18)]);
-                out.append(BYTE_TO_CHAR[0x80 | ((cp >> 12) & 0x3F)]);
-                out.append(BYTE_TO_CHAR[0x80 | ((cp >> 6) & 0x3F)]);
+                out[n++] = BYTE_TO_CHAR[0xF0 | (cp >> 18)];
+                out[n++] = BYTE_TO_CHAR[0x80 | ((cp >> 12) & 0x3F)];
+                out[n++] = BYTE_TO_CHAR[0x80 | ((cp >> 6) & 0x3F)];
             }
-            out.append(BYTE_TO_CHAR[0x80 | (cp & 0x3F)]);
+            out[n++] = BYTE_TO_CHAR[0x80 | (cp & 0x3F)];
         }
-        return out.toString();
+        return new String(out, 0, n);
     }
 
     /**

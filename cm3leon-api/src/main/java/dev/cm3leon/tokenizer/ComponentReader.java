@@ -126,7 +126,7 @@ final class ComponentReader {
         if (pattern.has("Regex")) {
             String regex = string(pattern, "Regex", patternPath);
             try {
-                return TextPattern.Regex.ofOniguruma(regex);
+                return TextPattern.ofRegex(regex);
             } catch (PatternSyntaxException e) {
                 throw new IllegalArgumentException(patternPath + ".Regex is not a regex this library can compile: "
                         + e.getDescription() + " near index " + e.getIndex() + " of " + regex, e);
@@ -216,6 +216,10 @@ final class ComponentReader {
             }
             specialId = id;
         } else if (item.has("Sequence")) {
+            String sequence = string(item.get("Sequence"), "id", path + ".Sequence");
+            if (!sequence.equals("A") && !sequence.equals("B")) {
+                throw new IllegalArgumentException(path + ".Sequence.id must be A or B, not '" + sequence + "'");
+            }
             return new PostProcessor.TemplatePiece.Sequence();
         } else if (item.has("SpecialToken")) {
             specialId = string(item.get("SpecialToken"), "id", path + ".SpecialToken");

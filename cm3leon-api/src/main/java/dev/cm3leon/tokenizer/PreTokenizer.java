@@ -45,8 +45,7 @@ sealed interface PreTokenizer {
      */
     record ByteLevel(boolean addPrefixSpace, boolean useRegex) implements PreTokenizer {
         /** The split regex of GPT-2, built into HF's ByteLevel pre-tokenizer. */
-        static final TextPattern GPT2_WORDS = TextPattern.Regex.ofOniguruma(
-                "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+");
+        static final TextPattern GPT2_WORDS = new WordSplitRegex(WordSplitRegex.Kind.GPT2);
 
         @Override
         public List<Piece> preTokenize(List<Piece> pieces) {

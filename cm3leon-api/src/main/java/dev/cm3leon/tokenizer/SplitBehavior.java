@@ -1,8 +1,5 @@
 package dev.cm3leon.tokenizer;
 
-import java.util.ArrayList;
-import java.util.List;
-
 /** What a split does with the delimiters it finds; the names are those of {@code tokenizer.json}. */
 enum SplitBehavior {
     /** Delimiters are dropped. */
@@ -28,17 +25,10 @@ enum SplitBehavior {
         };
     }
 
-    /** Splits {@code text} at the matches of {@code pattern} (or between them when {@code invert}). */
-    List<String> split(String text, TextPattern pattern, boolean invert) {
-        IntList ranges = ranges(text, pattern, invert);
-        List<String> pieces = new ArrayList<>(ranges.size() / 2);
-        for (int i = 0; i < ranges.size(); i += 2) {
-            pieces.add(text.substring(ranges.get(i), ranges.get(i + 1)));
-        }
-        return pieces;
-    }
-
-    /** The pieces of a split as flattened {@code [start, end)} pairs, empty pieces left out. */
+    /**
+     * Splits {@code text} at the matches of {@code pattern} (or between them when {@code invert}); the pieces come
+     * back as flattened {@code [start, end)} pairs, empty pieces left out.
+     */
     IntList ranges(String text, TextPattern pattern, boolean invert) {
         IntList segments = pattern.segments(text);
         int n = segments.size() / 3;

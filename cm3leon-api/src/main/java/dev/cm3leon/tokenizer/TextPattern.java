@@ -8,7 +8,13 @@ import java.util.regex.Pattern;
  * What a Split pre-tokenizer or a Replace normalizer or decoder looks for in a string: a regex, a literal string, or
  * a class of single characters (each matching character is a match of its own, as with HF's {@code char} patterns).
  */
-sealed interface TextPattern {
+sealed interface TextPattern permits TextPattern.Regex, TextPattern.Literal, TextPattern.CharClass, WordSplitRegex {
+
+    /** A pattern from {@code tokenizer.json}, with a hand-written matcher where there is one for it. */
+    static TextPattern ofRegex(String onigPattern) {
+        WordSplitRegex known = WordSplitRegex.forPattern(onigPattern);
+        return known != null ? known : Regex.ofOniguruma(onigPattern);
+    }
 
     /** Receives the matches of a pattern, in order and without overlap. */
     @FunctionalInterface
@@ -74,8 +80,14 @@ sealed interface TextPattern {
         @Override
         public void forEachMatch(String text, MatchSink sink) {
             Matcher m = pattern.matcher(text);
+            int previousEnd = -1;
             while (m.find()) {
+                // Oniguruma's iterator, unlike Java's, skips an empty match right where the previous match ended.
+                if (m.start() == m.end() && m.end() == previousEnd) {
+                    continue;
+                }
                 sink.match(m.start(), m.end());
+                previousEnd = m.end();
             }
         }
     }

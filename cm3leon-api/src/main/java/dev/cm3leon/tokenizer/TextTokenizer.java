@@ -2,7 +2,6 @@ package dev.cm3leon.tokenizer;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -94,6 +93,15 @@ public final class TextTokenizer {
                 : tokenizerJson.getFileName().toString();
         byte[] bytes;
         try {
+            // A size check first: a huge file (or a FIFO) would otherwise exhaust the heap or block the read.
+            if (Files.exists(tokenizerJson) && !Files.isRegularFile(tokenizerJson)) {
+                throw new TokenizerException(source + ": " + tokenizerJson + " is not a regular file");
+            }
+            long size = Files.exists(tokenizerJson) ? Files.size(tokenizerJson) : 0;
+            if (size > TokenizerJsonReader.MAX_BYTES) {
+                throw new TokenizerException(source + ": " + size + " bytes, more than the " + TokenizerJsonReader.MAX_BYTES
+                        + " bytes accepted for a tokenizer");
+            }
             bytes = Files.readAllBytes(tokenizerJson);
         } catch (IOException e) {
             throw new TokenizerException(source + ": cannot read " + tokenizerJson + ": " + e.getMessage(), e);
@@ -108,9 +116,14 @@ public final class TextTokenizer {
      */
     public static TextTokenizer load(InputStream in, String sourceName) {
         try {
-            return fromJson(in.readAllBytes(), sourceName);
+            byte[] bytes = in.readNBytes(TokenizerJsonReader.MAX_BYTES + 1);
+            if (bytes.length > TokenizerJsonReader.MAX_BYTES) {
+                throw new TokenizerException(sourceName + ": more than the " + TokenizerJsonReader.MAX_BYTES
+                        + " bytes accepted for a tokenizer");
+            }
+            return fromJson(bytes, sourceName);
         } catch (IOException e) {
-            throw new UncheckedIOException(sourceName + ": cannot read: " + e.getMessage(), e);
+            throw new TokenizerException(sourceName + ": cannot read: " + e.getMessage(), e);
         }
     }
 

@@ -28,6 +28,11 @@ final class TokenizerJsonReader {
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Ids are array indices here; a vocabulary that claims more is a broken file, not a model. */
     private static final int MAX_ID = 1 << 24;
+    /**
+     * The largest tokenizer.json accepted, plain or inflated: real ones are under 40 MB, so this refuses gzip bombs
+     * and runaway files before they exhaust the heap.
+     */
+    static final int MAX_BYTES = 128 << 20;
 
     /** Everything a tokenizer is made of; optional components are {@code null}. */
     record Parts(BpeModel model, Normalizer normalizer, PreTokenizer preTokenizer, PostProcessor postProcessor,
@@ -55,7 +60,11 @@ final class TokenizerJsonReader {
             return bytes;
         }
         try (var in = new GZIPInputStream(new ByteArrayInputStream(bytes))) {
-            return in.readAllBytes();
+            byte[] inflated = in.readNBytes(MAX_BYTES + 1);
+            if (inflated.length > MAX_BYTES) {
+                throw new TokenizerException(source + ": inflates to more than " + MAX_BYTES + " bytes, larger than any tokenizer");
+            }
+            return inflated;
         } catch (IOException e) {
             throw new TokenizerException(source + ": corrupt or truncated gzip data: " + e.getMessage(), e);
         }
@@ -147,7 +156,10 @@ final class TokenizerJsonReader {
     private static Map<String, Integer> vocab(JsonNode vocab) {
         Map<String, Integer> out = HashMap.newHashMap(vocab.size());
         vocab.properties().forEach(entry -> {
-            int id = nonNegativeInt(entry.getValue(), "model.vocab['" + entry.getKey() + "']");
+            JsonNode value = entry.getValue();
+            // The path is only built for a bad entry: vocabularies have hundreds of thousands of them.
+            int id = value.isInt() && value.intValue() >= 0 ? value.intValue()
+                    : nonNegativeInt(value, "model.vocab['" + entry.getKey() + "']");
             if (id >= MAX_ID) {
                 throw new IllegalArgumentException("model.vocab['" + entry.getKey() + "'] has id " + id
                         + ", beyond the supported " + MAX_ID);

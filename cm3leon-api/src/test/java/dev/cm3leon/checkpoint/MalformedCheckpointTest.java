@@ -35,7 +35,7 @@ class MalformedCheckpointTest {
                 Arguments.of("negative header length", lengthOnly(-5, 20), "does not fit in a file"),
                 Arguments.of("invalid UTF-8", file(new byte[]{'{', (byte) 0xC3, (byte) 0x28, '}'}, data), "not valid UTF-8"),
                 Arguments.of("invalid JSON", file("{\"w\": {", data), "not well-formed JSON"),
-                Arguments.of("header not an object", file("[1,2]", data), "must be a JSON object"),
+                Arguments.of("header not an object", file("[1,2]", data), "header does not start with '{'"),
                 Arguments.of("duplicate tensor", file("{" + ok + "," + ok + "}", data), "not well-formed JSON"),
                 Arguments.of("unknown dtype", file("{\"w\":{\"dtype\":\"F8_E9\",\"shape\":[4],\"data_offsets\":[0,16]}}", data), "unknown dtype 'F8_E9'"),
                 Arguments.of("missing dtype", file("{\"w\":{\"shape\":[4],\"data_offsets\":[0,16]}}", data), "'dtype'"),
@@ -136,6 +136,25 @@ class MalformedCheckpointTest {
             assertThatThrownBy(() -> SafetensorsCheckpoint.open(folder)).isInstanceOf(CheckpointException.class)
                     .hasMessageContaining("escapes the checkpoint folder");
         }
+    }
+
+    @Test
+    void shardsLinkedIntoAHubCacheBlobsFolderLoad() throws IOException {
+        // The Hugging Face hub cache: models--x/snapshots/<rev>/<shard> -> ../../blobs/<sha>
+        Path repo = dir.resolve("models--org--tiny");
+        Path blobs = Files.createDirectories(repo.resolve("blobs"));
+        Path snapshot = Files.createDirectories(repo.resolve("snapshots/0123abcd"));
+        Files.write(blobs.resolve("a1b2"), file("{" + f32Entry("x", new long[]{2}, 0, 8) + "}", f32(1, 2)));
+        Files.createSymbolicLink(snapshot.resolve("a.safetensors"), Path.of("../../blobs/a1b2"));
+        Files.writeString(snapshot.resolve(SafetensorsCheckpoint.INDEX_FILE), "{\"weight_map\":{\"x\":\"a.safetensors\"}}");
+        try (SafetensorsCheckpoint ck = SafetensorsCheckpoint.open(snapshot)) {
+            assertThat(ck.require("x").toFloatArray()).containsExactly(1, 2);
+        }
+        Files.write(dir.resolve("elsewhere"), file("{" + f32Entry("x", new long[]{2}, 0, 8) + "}", f32(1, 2)));
+        Files.delete(snapshot.resolve("a.safetensors"));
+        Files.createSymbolicLink(snapshot.resolve("a.safetensors"), dir.resolve("elsewhere"));
+        assertThatThrownBy(() -> SafetensorsCheckpoint.open(snapshot)).isInstanceOf(CheckpointException.class)
+                .hasMessageContaining("links outside the checkpoint folder");
     }
 
     @Test

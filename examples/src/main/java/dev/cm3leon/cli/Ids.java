@@ -1,12 +1,9 @@
 package dev.cm3leon.cli;
 
 import dev.cm3leon.Cm3LeonException;
+import dev.cm3leon.vq.ImageFiles;
 
-import java.io.IOException;
-import java.io.OutputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
 import java.util.stream.Collectors;
 
@@ -37,31 +34,7 @@ final class Ids {
     }
 
     /** Writes through a temporary file in the same folder and moves it into place, so a failure leaves no half file. */
-    static void writeAtomically(Path target, IoWriter writer) {
-        Path dir = target.toAbsolutePath().getParent();
-        Path tmp = null;
-        try {
-            Files.createDirectories(dir);
-            tmp = Files.createTempFile(dir, "." + target.getFileName(), ".tmp");
-            try (OutputStream out = Files.newOutputStream(tmp)) {
-                writer.write(out);
-            }
-            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            throw new Cm3LeonException("cannot write " + target + ": " + e.getMessage(), e);
-        } finally {
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) {
-                    // best effort: the temporary file is hidden and named after the target
-                }
-            }
-        }
-    }
-
-    @FunctionalInterface
-    interface IoWriter {
-        void write(OutputStream out) throws IOException;
+    static void writeAtomically(Path target, ImageFiles.Writer writer) {
+        ImageFiles.writeAtomically(target, writer);
     }
 }

@@ -3,7 +3,7 @@ package dev.cm3leon.cli;
 import dev.cm3leon.Cm3Leon;
 import dev.cm3leon.Cm3LeonException;
 import dev.cm3leon.GeneratedInfill;
-import dev.cm3leon.ImageFiles;
+import dev.cm3leon.vq.ImageFiles;
 import dev.cm3leon.Prompt;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

@@ -17,13 +17,14 @@ final class TextToImageCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin ModelOption model;
     @Mixin DecodingMixin decoding;
+    @Mixin RetrievalMixin retrieval;
     @Parameters(index = "0", description = "the prompt") String prompt;
     @Option(names = {"-o", "--out"}, defaultValue = "out.png", description = "PNG to write (default ${DEFAULT-VALUE})") Path out;
 
     @Override
     public Integer call() {
-        try (Cm3Leon m = model.load()) {
-            var request = decoding.apply(m.textToImage(prompt))
+        try (Cm3Leon m = model.load(); RetrievalMixin.Opened r = retrieval.open(m)) {
+            var request = r.apply(decoding.apply(m.textToImage(prompt)))
                     .onProgress(new ProgressBar(spec.commandLine().getErr(), "drawing"));
             GeneratedImage img = request.generate();
             img.writePng(out);

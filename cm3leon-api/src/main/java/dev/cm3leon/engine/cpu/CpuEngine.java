@@ -7,6 +7,7 @@ import dev.cm3leon.checkpoint.Tensor;
 import dev.cm3leon.engine.DecoderWeights;
 import dev.cm3leon.engine.Engine;
 import dev.cm3leon.engine.EngineOptions;
+import dev.cm3leon.engine.KvCacheBudget;
 import dev.cm3leon.engine.KvCache;
 import dev.cm3leon.engine.StreamStep;
 import org.slf4j.Logger;
@@ -15,6 +16,8 @@ import org.slf4j.LoggerFactory;
 import java.lang.foreign.Arena;
 import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Map;
 
 /**
@@ -33,6 +36,7 @@ public final class CpuEngine implements Engine {
     private final Workspace.Pool workspaces;
     /** Holds quantized copies of the weights; null when every matrix is a view of the checkpoint. */
     private final Arena arena;
+    private final KvCacheBudget kvBudget;
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
     /** Per-layer weights; the small vectors are copied to the heap. */
@@ -50,12 +54,22 @@ public final class CpuEngine implements Engine {
     }
 
     public CpuEngine(DecoderWeights w) {
-        this(w, new EngineOptions(null, false, null));
+        this(w, EngineOptions.defaults());
     }
 
     /** Views the weights as stored, or quantizes the float matrices when the options ask for it. */
     public CpuEngine(DecoderWeights w, EngineOptions options) {
+        this(w, options, KvCacheBudget.of(options));
+    }
+
+    /** With a KV memory budget of the caller's (shared by several engines, say). */
+    public CpuEngine(DecoderWeights w, KvCacheBudget kvBudget) {
+        this(w, EngineOptions.defaults(), kvBudget);
+    }
+
+    private CpuEngine(DecoderWeights w, EngineOptions options, KvCacheBudget kvBudget) {
         this.c = w.config();
+        this.kvBudget = kvBudget;
         DType quantization = options.quantization();
         this.arena = quantization == null ? null : Arena.ofShared();
         Map<Tensor, MatrixWeights> made = new IdentityHashMap<>();   // tied embeddings are quantized once
@@ -138,11 +152,39 @@ public final class CpuEngine implements Engine {
 
     @Override
     public KvCache newCache(int capacity) {
-        if (capacity < 1 || capacity > c.maxPositions()) {
-            throw new Cm3LeonException("a KV cache of " + capacity + " positions does not fit the model's context of "
-                    + c.maxPositions());
+        return newCaches(capacity).getFirst();
+    }
+
+    @Override
+    public List<KvCache> newCaches(int... capacities) {
+        long[] bytes = new long[capacities.length];
+        for (int i = 0; i < capacities.length; i++) {
+            if (capacities[i] < 1 || capacities[i] > c.maxPositions()) {
+                throw new Cm3LeonException("a KV cache of " + capacities[i] + " positions does not fit the model's context of "
+                        + c.maxPositions());
+            }
+            bytes[i] = CpuKvCache.bytes(c.numLayers(), capacities[i], c.kvDim());
         }
-        return new CpuKvCache(this, c.numLayers(), capacity, c.kvDim());
+        String what = capacities.length == 1 ? "a KV cache of " + capacities[0] + " positions"
+                : capacities.length + " KV caches of " + Arrays.stream(capacities).asLongStream().sum() + " positions in all";
+        List<Runnable> giveBack = kvBudget.reserveAll(bytes, what);
+        List<KvCache> caches = new ArrayList<>(capacities.length);
+        try {
+            for (int i = 0; i < capacities.length; i++) {
+                caches.add(new CpuKvCache(this, c.numLayers(), capacities[i], c.kvDim(), giveBack.get(i)));
+            }
+            return caches;
+        } catch (RuntimeException | Error e) {
+            caches.forEach(KvCache::close);
+            // The cache that failed returned its own share; the ones never attempted return theirs here.
+            for (int i = caches.size() + 1; i < capacities.length; i++) giveBack.get(i).run();
+            throw e;
+        }
+    }
+
+    /** The memory the caches of this engine's requests may hold together, and what they hold now. */
+    public KvCacheBudget kvCacheBudget() {
+        return kvBudget;
     }
 
     @Override
@@ -234,8 +276,9 @@ public final class CpuEngine implements Engine {
     }
 
     private void rotate(float[] x, int off, int heads, int pos) {
-        if (c.interleavedRope()) CpuOps.ropeInterleaved(x, off, heads, c.headDim(), rope.cos, rope.sin, pos * rope.half);
-        else CpuOps.ropeRotateHalf(x, off, heads, c.headDim(), rope.cos, rope.sin, pos * rope.half);
+        RopeTable.Angles a = rope.upTo(pos + 1);
+        if (c.interleavedRope()) CpuOps.ropeInterleaved(x, off, heads, c.headDim(), a.cos(), a.sin(), pos * rope.half);
+        else CpuOps.ropeRotateHalf(x, off, heads, c.headDim(), a.cos(), a.sin(), pos * rope.half);
     }
 
     /** Final norm and lm_head for the wanted rows [wanted, d], split per stream. */

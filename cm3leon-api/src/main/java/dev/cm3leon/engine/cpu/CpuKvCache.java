@@ -1,39 +1,61 @@
 package dev.cm3leon.engine.cpu;
 
-import dev.cm3leon.Cm3LeonException;
 import dev.cm3leon.engine.KvCache;
+import dev.cm3leon.engine.KvCacheMemoryException;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.ref.Cleaner;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Keys and values off the heap, [layers][capacity][kvDim] f32 each, allocated for the request's whole length and
- * returned to the system the moment the cache is closed (a heap cache would linger as garbage until a full GC).
+ * returned to the system the moment the cache is closed (a heap cache would linger as garbage until a full GC). The
+ * bytes are reserved from the engine's {@link dev.cm3leon.engine.KvCacheBudget} first and returned on close (or, for
+ * a cache its owner forgot to close, when it is collected).
  */
 final class CpuKvCache implements KvCache {
+    private static final Cleaner CLEANER = Cleaner.create();
+
     final CpuEngine owner;
-    private final Arena arena = Arena.ofShared();
     private final MemorySegment keys, values;
     private final long layerBytes;
     private final int capacity, kvDim;
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final Cleaner.Cleanable release;
     private int length;
 
-    CpuKvCache(CpuEngine owner, int layers, int capacity, int kvDim) {
+    /** Bytes a cache of {@code capacity} positions takes, or a refusal when the count overflows. */
+    static long bytes(int layers, int capacity, int kvDim) {
+        try {
+            return Math.multiplyExact(2L * layers * Float.BYTES, Math.multiplyExact((long) capacity, kvDim));
+        } catch (ArithmeticException e) {
+            throw new KvCacheMemoryException("a KV cache of " + capacity + " positions over " + layers + " layers is too large");
+        }
+    }
+
+    /** Allocates against {@code giveBack}, bytes already reserved for this cache, which it returns on close. */
+    CpuKvCache(CpuEngine owner, int layers, int capacity, int kvDim, Runnable giveBack) {
         this.owner = owner;
         this.capacity = capacity;
         this.kvDim = kvDim;
         this.layerBytes = (long) capacity * kvDim * Float.BYTES;
+        // Shared: the engine's worker threads read the cache. Closed by close(), or by the cleaner once unreachable.
+        Arena arena = Arena.ofShared();
         try {
             keys = arena.allocate(layerBytes * layers, 64);
             values = arena.allocate(layerBytes * layers, 64);
         } catch (OutOfMemoryError e) {
             arena.close();
-            throw new Cm3LeonException("not enough memory for a KV cache of " + capacity + " positions ("
-                    + 2 * layerBytes * layers / (1 << 20) + " MiB)");
+            giveBack.run();
+            throw new KvCacheMemoryException("not enough memory for a KV cache of " + capacity + " positions ("
+                    + (2 * layerBytes * layers >> 20) + " MiB)", e);
         }
+        this.release = CLEANER.register(this, () -> {
+            arena.close();
+            giveBack.run();
+        });
     }
 
     /** Layer {@code layer}'s keys, [capacity][kvDim]. */
@@ -67,11 +89,6 @@ final class CpuKvCache implements KvCache {
         return closed.get();
     }
 
-    /** Bytes of keys and values held. */
-    long byteSize() {
-        return keys.byteSize() + values.byteSize();
-    }
-
     @Override
     public int length() {
         return length;
@@ -92,6 +109,6 @@ final class CpuKvCache implements KvCache {
 
     @Override
     public void close() {
-        if (closed.compareAndSet(false, true)) arena.close();
+        if (closed.compareAndSet(false, true)) release.clean();
     }
 }

@@ -144,4 +144,106 @@ public final class CpuOps {
         }
         for (; i < n; i++) y[i] += x[i];
     }
+    /**
+     * LayerNorm with weight and bias over each of {@code rows} rows of width {@code d}:
+     * out = (x − mean) / sqrt(var + eps) · weight + bias, biased variance, as {@code torch.nn.LayerNorm}.
+     * {@code out} may be {@code x}.
+     */
+    public static void layerNorm(float[] x, float[] weight, float[] bias, float eps, int rows, int d, float[] out) {
+        for (int r = 0; r < rows; r++) {
+            int off = r * d;
+            float mean = sum(x, off, d) / d;
+            float var = 0f;
+            for (int i = 0; i < d; i++) {
+                float c = x[off + i] - mean;
+                var += c * c;
+            }
+            var /= d;
+            float inv = (float) (1.0 / Math.sqrt(var + eps));
+            for (int i = 0; i < d; i++) out[off + i] = (x[off + i] - mean) * inv * weight[i] + bias[i];
+        }
+    }
+
+    /** Σ x[off+i] for i < n. */
+    public static float sum(float[] x, int off, int n) {
+        int i = 0;
+        float s = 0f;
+        if (n >= F.length()) {
+            FloatVector acc = FloatVector.zero(F);
+            for (int upper = F.loopBound(n); i < upper; i += F.length()) acc = acc.add(FloatVector.fromArray(F, x, off + i));
+            s = acc.reduceLanes(VectorOperators.ADD);
+        }
+        for (; i < n; i++) s += x[off + i];
+        return s;
+    }
+
+    /** x[r, i] += bias[i] for each of {@code rows} rows of width {@code d} (a Linear layer's bias). */
+    public static void addBias(float[] x, float[] bias, int rows, int d) {
+        for (int r = 0; r < rows; r++) {
+            int off = r * d, i = 0;
+            for (int upper = F.loopBound(d); i < upper; i += F.length()) {
+                FloatVector.fromArray(F, x, off + i).add(FloatVector.fromArray(F, bias, i)).intoArray(x, off + i);
+            }
+            for (; i < d; i++) x[off + i] += bias[i];
+        }
+    }
+
+    /** Divides x[off, off+n) by its L2 norm (left as is when the norm is 0); returns the norm. */
+    public static float l2Normalize(float[] x, int off, int n) {
+        float norm = (float) Math.sqrt(dot(x, off, x, off, n));
+        if (norm > 0f) {
+            for (int i = 0; i < n; i++) x[off + i] /= norm;
+        }
+        return norm;
+    }
+
+    /** x ← x·σ(1.702·x) in place (OpenAI CLIP's {@code quick_gelu}). */
+    public static void quickGelu(float[] x, int n) {
+        for (int i = 0; i < n; i++) {
+            float v = x[i];
+            x[i] = v * (1f / (1f + (float) Math.exp(-1.702f * v)));
+        }
+    }
+
+    /** x ← x·Φ(x) = x·½(1 + erf(x/√2)) in place: the exact GELU ({@code gelu}), evaluated in double. */
+    public static void gelu(float[] x, int n) {
+        for (int i = 0; i < n; i++) {
+            double v = x[i];
+            x[i] = (float) (v * 0.5 * (1.0 + erf(v * 0.7071067811865476)));
+        }
+    }
+
+    /** The tanh approximation of GELU ({@code gelu_new}, {@code gelu_pytorch_tanh}) in place. */
+    public static void geluTanh(float[] x, int n) {
+        for (int i = 0; i < n; i++) {
+            double v = x[i];
+            x[i] = (float) (0.5 * v * (1.0 + Math.tanh(0.7978845608028654 * (v + 0.044715 * v * v * v))));
+        }
+    }
+
+    /**
+     * The error function to about 1e-15. Below |x| = 3 the series 2/√π·e^(−x²)·Σ 2ⁿx^(2n+1)/(2n+1)!! has only positive
+     * terms, so it does not cancel; above, erfc's continued fraction converges in a few dozen terms; beyond 6,
+     * erf is ±1 in double.
+     */
+    public static double erf(double x) {
+        double a = Math.abs(x);
+        double r;
+        if (a < 3.0) {
+            double term = a, sum = a, x2 = a * a;
+            for (int n = 1; term > 1e-17 * sum; n++) {
+                term *= 2.0 * x2 / (2 * n + 1);
+                sum += term;
+            }
+            r = 1.1283791670955126 * Math.exp(-x2) * sum;
+        } else if (a < 6.0) {
+            // erfc(a) = e^(−a²)/√π · 1/(a + ½/(a + 1/(a + (3/2)/(a + 2/(a + …))))), evaluated from the tail
+            double f = a;
+            for (int k = 60; k >= 1; k--) f = a + (k / 2.0) / f;
+            r = 1.0 - Math.exp(-a * a) / (1.7724538509055159 * f);
+        } else {
+            r = 1.0;
+        }
+        return x < 0 ? -r : r;
+    }
 }

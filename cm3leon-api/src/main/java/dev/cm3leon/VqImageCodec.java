@@ -1,0 +1,44 @@
+package dev.cm3leon;
+
+import dev.cm3leon.vq.CodeGrid;
+import dev.cm3leon.vq.ImagePreprocessor;
+import dev.cm3leon.vq.VqGan;
+
+import java.awt.image.BufferedImage;
+import java.util.function.Supplier;
+
+/** The checkpoint's VQ-GAN as the requests see it, built on first use. */
+final class VqImageCodec implements ImageCodec {
+    private final Supplier<VqGan> vq;
+    private final Supplier<ImagePreprocessor> preprocessor;
+
+    VqImageCodec(Supplier<VqGan> vq, Supplier<ImagePreprocessor> preprocessor) {
+        this.vq = vq;
+        this.preprocessor = preprocessor;
+    }
+
+    @Override
+    public int gridSize() {
+        return vq.get().config().gridSize();
+    }
+
+    @Override
+    public int codebookSize() {
+        return vq.get().codebookSize();
+    }
+
+    @Override
+    public int[] encode(BufferedImage image) {
+        return vq.get().encode(preprocessor.get().preprocess(image)).codes();
+    }
+
+    @Override
+    public boolean canDecode() {
+        return vq.get().canDecode();
+    }
+
+    @Override
+    public BufferedImage decode(int[] codes, int gridH, int gridW) {
+        return vq.get().decodeImage(new CodeGrid(gridH, gridW, codes));
+    }
+}

@@ -1,0 +1,40 @@
+package dev.cm3leon.vq;
+
+import dev.cm3leon.engine.cpu.Conv2d;
+import dev.cm3leon.engine.cpu.GroupNorm;
+
+/**
+ * The VQ-GAN's residual block: {@code x' = shortcut(x) + conv2(swish(norm2(conv1(swish(norm1(x))))))}, the shortcut a
+ * 1×1 {@code nin_shortcut} when the channel count changes, the identity otherwise.
+ */
+final class ResnetBlock {
+    private final GroupNorm norm1, norm2;
+    private final Conv2d conv1, conv2, ninShortcut;
+    private final int in, out;
+
+    ResnetBlock(VqWeights w, String name, int in, int out) {
+        this.in = in;
+        this.out = out;
+        this.norm1 = w.norm(name + ".norm1", in);
+        this.conv1 = w.conv3x3(name + ".conv1", out, in);
+        this.norm2 = w.norm(name + ".norm2", out);
+        this.conv2 = w.conv3x3(name + ".conv2", out, out);
+        this.ninShortcut = in != out ? w.conv1x1(name + ".nin_shortcut", out, in) : null;
+    }
+
+    int outChannels() {
+        return out;
+    }
+
+    /** x: [in, h, w] → [out, h, w]. */
+    FeatureMap apply(FeatureMap x) {
+        int h = x.height(), w = x.width(), n = h * w;
+        float[] t = norm1.apply(x.data(), n, true);
+        t = conv1.apply(t, h, w);                       // [out, h, w]
+        t = norm2.apply(t, n, true);
+        t = conv2.apply(t, h, w);
+        float[] shortcut = ninShortcut != null ? ninShortcut.apply(x.data(), h, w) : x.data();
+        for (int i = 0; i < t.length; i++) t[i] += shortcut[i];
+        return new FeatureMap(out, h, w, t);
+    }
+}

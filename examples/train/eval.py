@@ -1,0 +1,241 @@
+"""Evaluate the trained demo model in PyTorch (seeded, reproducible) and print the results table.
+
+    python3 eval.py --vq runs/vq.pt --lm runs/lm.pt --clip runs/clip.pt --out runs/eval.json
+
+Text->image: fresh prompts (attributes and jitter/radius drawn from seed 12345), decoded images scored by
+the pixel detector of world.py.  Captions and VQA: greedy.  Retrieval: the memory bank's documents
+ranked by IDF-weighted word overlap with the prompt (what a BM25 index returns first), top-1 prepended.
+95 % confidence intervals are Wilson intervals.
+"""
+import argparse, json, math, os, time
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import numpy as np
+import torch
+
+import world
+import train_lm as T
+from train_lm import TOK, BOS, EOS, BOI, SEP, IMG0, img_tokens, encode_scenes, sample_images, greedy_text
+from lm import ChameleonLM
+from vqgan import VQModel, postprocess
+from clip import CLIP, ClipTokenizer, clip_words, clip_pixels
+
+
+def wilson(k, n, z=1.96):
+    if n == 0:
+        return [0.0, 0.0]
+    p = k / n
+    d = 1 + z * z / n
+    c = (p + z * z / (2 * n)) / d
+    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return [round(c - h, 4), round(c + h, 4)]
+
+
+def summarize(hits, n):
+    return {k: {"acc": round(v / n, 4), "ci95": wilson(v, n)} for k, v in hits.items()} | {"n": n}
+
+
+def score(imgs, truths):
+    hits = {}
+    for im, t in zip(imgs, truths):
+        for k, v in world.attr_hits(world.detect(im), t).items():
+            hits[k] = hits.get(k, 0) + v
+    return hits
+
+
+def decode(vq, codes):
+    with torch.no_grad():
+        return np.concatenate([postprocess(vq.decode_codes(codes[i:i + 100].reshape(-1, 8, 8)))
+                               for i in range(0, len(codes), 100)])
+
+
+STOP = {"a", "at", "the"}
+
+
+def retrieve(query, memory, k=1):
+    """Top-k memory documents by IDF-weighted word overlap with the query (what a BM25 index ranks first)."""
+    docs = [set(d[1].caption().split()) - STOP for d in memory]
+    df = {}
+    for ws in docs:
+        for w in ws:
+            df[w] = df.get(w, 0) + 1
+    q = set(query.split()) - STOP
+    score = [sum(math.log(len(docs) / df[w]) for w in q & ws) for ws in docs]
+    order = sorted(range(len(memory)), key=lambda i: -score[i])
+    return [memory[i] for i in order[:k]]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--vq", default="runs/vq.pt")
+    ap.add_argument("--lm", default="runs/lm.pt")
+    ap.add_argument("--clip", default="runs/clip.pt")
+    ap.add_argument("--out", default="runs/eval.json")
+    ap.add_argument("--n", type=int, default=200)
+    ap.add_argument("--rerank", type=int, default=8, help="samples per prompt for CLIP re-ranking (0: skip)")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--part", choices=["all", "t2i", "rest"], default="all",
+                    help="run only part of the evaluation (two parts can run side by side; merge with --merge)")
+    ap.add_argument("--merge", nargs="*", help="merge these result files into --out and print the table")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.set_grad_enabled(False)
+    if args.merge:
+        res = {}
+        for f in args.merge:
+            res.update(json.load(open(f)))
+        with open(args.out, "w") as f:
+            json.dump(res, f, indent=1)
+        print_table(res)
+        return
+    t0 = time.time()
+    vq_ck, lm_ck = torch.load(args.vq), torch.load(args.lm)
+    vq = VQModel(vq_ck["config"]); vq.load_state_dict(vq_ck["state_dict"]); vq.eval()
+    lm = ChameleonLM(lm_ck["config"]); lm.load_state_dict(lm_ck["state_dict"]); lm.eval()
+    # evaluate the weights as shipped: rounded to bf16
+    with torch.no_grad():
+        for p in lm.parameters():
+            p.copy_(p.to(torch.bfloat16).float())
+    res = {"vq_reconstruction": vq_ck.get("eval"), "train": {
+        "vq_minutes": round(vq_ck.get("minutes", 0), 1), "lm_minutes": round(lm_ck.get("train_minutes", 0), 1),
+        "lm_steps": lm_ck.get("steps"), "lm_tokens": lm_ck.get("tokens")}}
+    rng = np.random.default_rng(12345)
+    n = args.n
+
+    # detector on ground truth
+    gt = [world.random_scene(rng) for _ in range(1000)]
+    res["detector_ground_truth"] = summarize(score([s.render() for s in gt], [s.attrs() for s in gt]), 1000)
+
+    scenes = [world.random_scene(rng) for _ in range(n)]
+    prompts = [[BOS] + TOK.encode(s.caption()) + [BOI] for s in scenes]
+    truths = [s.attrs() for s in scenes]
+    cap_scenes = [world.random_scene(rng) for _ in range(n)]
+    edit_seed = int(rng.integers(1 << 30))
+    if args.part in ("all", "t2i"):
+        t2i_part(args, res, lm, vq, scenes, prompts, truths, n, t0)
+    if args.part in ("all", "rest"):
+        rest_part(args, res, lm, vq, cap_scenes, np.random.default_rng(edit_seed), n, t0)
+    res["eval_minutes_" + args.part] = round((time.time() - t0) / 60, 1)
+    with open(args.out, "w") as f:
+        json.dump(res, f, indent=1)
+    print_table(res)
+
+
+def t2i_part(args, res, lm, vq, scenes, prompts, truths, n, t0):
+    res["text_to_image"] = {}
+    for name, kw in [("cfg1_topp0.9", dict(cfg=1.0)), ("cfg1.5_topp0.9", dict(cfg=1.5)),
+                     ("cfg2_topp0.9", dict(cfg=2.0)), ("cfg3_topp0.9", dict(cfg=3.0)),
+                     ("cfg5_topp0.9", dict(cfg=5.0)), ("cfg0_unconditional", dict(cfg=0.0)),
+                     ("cfg1_greedy", dict(cfg=1.0, greedy=True)), ("cfg1.5_greedy", dict(cfg=1.5, greedy=True))]:
+        gen = torch.Generator().manual_seed(1)
+        codes = sample_images(lm, prompts, gen=gen, **kw)
+        res["text_to_image"][name] = summarize(score(decode(vq, codes), truths), n)
+        print(name, res["text_to_image"][name]["all"], f"{time.time() - t0:.0f}s", flush=True)
+
+    if args.rerank and os.path.exists(args.clip):
+        ck = torch.load(args.clip)
+        clip = CLIP(ck["config"]); clip.load_state_dict(ck["state_dict"]); clip.eval()
+        ctok = ClipTokenizer(clip_words())
+        m = min(n, 60)
+        gen = torch.Generator().manual_seed(2)
+        rep = [p for p in prompts[:m] for _ in range(args.rerank)]
+        imgs = decode(vq, sample_images(lm, rep, cfg=1.5, gen=gen))
+        ie = clip.image_embeds(clip_pixels(imgs)).reshape(m, args.rerank, -1)
+        best = []
+        for i, s in enumerate(scenes[:m]):
+            te = clip.text_embeds(torch.tensor([ctok.encode(s.caption())]))[0]
+            best.append(imgs[i * args.rerank + int((ie[i] @ te).argmax())])
+        res["text_to_image"][f"cfg1.5_topp0.9_clip_rerank{args.rerank}"] = summarize(score(best, truths[:m]), m)
+        print("rerank", res["text_to_image"][f"cfg1.5_topp0.9_clip_rerank{args.rerank}"]["all"], flush=True)
+
+
+
+def rest_part(args, res, lm, vq, cap_scenes, rng, n, t0):
+    # captions on held-out renders
+    codes = encode_scenes(vq, cap_scenes)
+    pred = greedy_text(lm, [[BOS] + img_tokens(c) for c in codes])
+    k = sum(p == s.caption() for p, s in zip(pred, cap_scenes))
+    res["image_to_text_exact"] = {"acc": round(k / n, 4), "ci95": wilson(k, n), "n": n,
+                                  "examples": [[s.caption(), p] for s, p in zip(cap_scenes[:3], pred[:3])]}
+    print("captions", k / n, flush=True)
+
+    # VQA
+    kinds = list(world.VQA)
+    qs = [(s, kinds[i % 4]) for i, s in enumerate(cap_scenes)]
+    pred = greedy_text(lm, [[BOS] + img_tokens(c) + TOK.encode(world.VQA[kd]) + [SEP] for c, (s, kd) in zip(codes, qs)])
+    per = {kd: [0, 0] for kd in kinds}
+    for p, (s, kd) in zip(pred, qs):
+        per[kd][0] += p == T.vqa_answer(s, kd)
+        per[kd][1] += 1
+    k = sum(v[0] for v in per.values())
+    res["vqa"] = {"acc": round(k / n, 4), "ci95": wilson(k, n), "n": n,
+                  "per_question": {kd: round(a / b, 4) for kd, (a, b) in per.items()}}
+    print("vqa", k / n, flush=True)
+
+    # edit
+    edits = []
+    while len(edits) < n:
+        s = world.random_scene(rng)
+        e = T.edit_of(s, T.EDIT_KINDS[rng.integers(len(T.EDIT_KINDS))], rng)
+        if e:
+            edits.append((s, e[0], e[1]))
+    src = encode_scenes(vq, [e[0] for e in edits])
+    pr = [[BOS] + img_tokens(c) + TOK.encode(instr) + [SEP, BOI] for c, (_, instr, _) in zip(src, edits)]
+    out = sample_images(lm, pr, cfg=1.0, gen=torch.Generator().manual_seed(3))
+    res["edit"] = summarize(score(decode(vq, out), [e[2].attrs() for e in edits]), n)
+    print("edit", res["edit"]["all"], flush=True)
+
+    # stickers, with and without retrieval from the memory bank
+    memory = world.memory_scenes()
+    mem_codes = dict(zip([d for d, _ in memory], encode_scenes(vq, [s for _, s in memory])))
+    mem = [(d, s) for d, s in memory]
+    for group, names in (("held_out_stickers", world.HELDOUT_STICKERS), ("seen_stickers", world.SEEN_STICKERS),
+                         ("plain", None)):
+        m = min(100, n)
+        if names:
+            sc = [world.random_scene(rng, sticker=names[i % len(names)]) for i in range(m)]
+        else:
+            sc = [world.random_scene(rng) for _ in range(m)]
+        truths = [s.attrs() for s in sc]
+        out = {}
+        for mode in ("no_retrieval", "retrieval"):
+            prompts = []
+            for s in sc:
+                p = [BOS]
+                if mode == "retrieval":
+                    for did, ds in retrieve(s.caption(), mem):
+                        p += TOK.encode(ds.caption()) + img_tokens(mem_codes[did]) + [SEP]
+                prompts.append(p + TOK.encode(s.caption()) + [BOI])
+            for cfg in (1.0, 1.5):
+                codes = sample_images(lm, prompts, cfg=cfg, gen=torch.Generator().manual_seed(4))
+                out[f"{mode}_cfg{cfg}"] = summarize(score(decode(vq, codes), truths), m)
+        res[group] = out
+        print(group, {k: v["all"]["acc"] for k, v in out.items()}, f"{time.time() - t0:.0f}s", flush=True)
+
+
+
+def fmt(d):
+    return f"{100 * d['acc']:.1f} % [{100 * d['ci95'][0]:.0f}, {100 * d['ci95'][1]:.0f}]"
+
+
+def print_table(res):
+    lines = []
+    if "text_to_image" in res:
+        lines += ["| text->image setting | shape | colour | row | column | size | all five (95 % CI) | n |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for k, v in res["text_to_image"].items():
+            lines.append(f"| {k} | " + " | ".join(f"{100 * v[a]['acc']:.1f}" for a in ("shape", "colour", "row", "col", "size"))
+                         + f" | {fmt(v['all'])} | {v['n']} |")
+    for key in ("image_to_text_exact", "vqa"):
+        if key in res:
+            lines.append(f"\n{key}: {fmt(res[key])} (n={res[key]['n']})")
+    if "edit" in res:
+        lines.append(f"edit (all attributes of the edited picture right): {fmt(res['edit']['all'])} (n={res['edit']['n']})")
+    for g in ("held_out_stickers", "seen_stickers", "plain"):
+        if g in res:
+            lines.append(f"{g}: " + "; ".join(f"{k} {fmt(v['all'])}" for k, v in res[g].items()))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

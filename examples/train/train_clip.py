@@ -1,0 +1,123 @@
+"""Train the tiny CLIP used as the retriever's bi-encoder and the re-ranker.
+
+Contrastive (symmetric InfoNCE) on fresh renders and their captions; 30 % of the pictures are stickers
+(all 12 names: the retriever has to find held-out stickers' documents in the memory bank; the image
+generator never sees the held-out names).  To separate near-duplicates, each batch holds distinct captions.
+
+    python3 train_clip.py --out runs/clip.pt --steps 500 --seed 3
+"""
+import argparse, json, math, os, time
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+import world
+from clip import CLIP, ClipTokenizer, clip_words, clip_pixels
+
+CLIP_CONFIG = {
+    "architectures": ["CLIPModel"],
+    "initializer_factor": 1.0,
+    "logit_scale_init_value": 2.6592,
+    "model_type": "clip",
+    "projection_dim": 64,
+    "text_config": {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
+                    "max_position_embeddings": 16, "hidden_act": "quick_gelu", "layer_norm_eps": 1e-5,
+                    "model_type": "clip_text_model", "projection_dim": 64},
+    "vision_config": {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
+                      "image_size": 32, "patch_size": 8, "num_channels": 3, "hidden_act": "quick_gelu",
+                      "layer_norm_eps": 1e-5, "model_type": "clip_vision_model", "projection_dim": 64},
+    "torch_dtype": "float32",
+}
+
+
+def scene_stream(rng):
+    if rng.random() < 0.3:
+        return world.random_scene(rng, sticker=world.STICKER_NAMES[rng.integers(12)])
+    return world.random_scene(rng)
+
+
+def batch(rng, tok, n):
+    seen, scenes = set(), []
+    while len(scenes) < n:
+        s = scene_stream(rng)
+        if s.caption() not in seen:
+            seen.add(s.caption())
+            scenes.append(s)
+    ids = [tok.encode(s.caption()) for s in scenes]
+    L = max(len(i) for i in ids)
+    t = torch.zeros(n, L, dtype=torch.long)
+    for r, i in enumerate(ids):
+        t[r, :len(i)] = torch.tensor(i)  # padding id 0 sits after <|endoftext|> (the argmax) and is never pooled
+    return t, clip_pixels(np.stack([s.render() for s in scenes])), scenes
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default="runs/clip.pt")
+    ap.add_argument("--steps", type=int, default=500)
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--seed", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    tok = ClipTokenizer(clip_words())
+    cfg = json.loads(json.dumps(CLIP_CONFIG))
+    cfg["text_config"].update(vocab_size=len(tok), bos_token_id=tok.bos, eos_token_id=tok.eos, pad_token_id=tok.eos)
+    model = CLIP(cfg)
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            if p.dim() >= 2:
+                p.normal_(0, 0.02 if "embedding" in n else 1 / math.sqrt(p[0].numel()))
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
+    t0 = time.time()
+    for step in range(args.steps):
+        lr = args.lr * min(1, (step + 1) / 50) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / args.steps)))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        ids, px, _ = batch(rng, tok, args.batch)
+        te, ie = model.text_embeds(ids), model.image_embeds(px)
+        logits = model.logit_scale.exp().clamp(max=100) * ie @ te.t()
+        lab = torch.arange(args.batch)
+        loss = (F.cross_entropy(logits, lab) + F.cross_entropy(logits.t(), lab)) / 2
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if step % 50 == 0 or step == args.steps - 1:
+            acc = (logits.argmax(1) == lab).float().mean().item()
+            print(json.dumps(dict(step=step, loss=round(loss.item(), 4), acc=round(acc, 3),
+                                  scale=round(model.logit_scale.exp().item(), 2), sec=round(time.time() - t0))), flush=True)
+    # evaluation: text->image retrieval among 432 + sticker candidates rendered fresh
+    model.eval()
+    erng = np.random.default_rng(777)
+    with torch.no_grad():
+        ev = {}
+        for name, kind in (("plain", None), ("stickers", "st")):
+            ok = 0
+            ids, px, scenes = batch(erng, tok, 200) if kind is None else (None, None, None)
+            if kind:
+                sc = [world.random_scene(erng, sticker=world.STICKER_NAMES[erng.integers(12)]) for _ in range(200)]
+                # candidates: the sticker pictures among 200 random plain pictures; right if the top image matches
+                # the caption's (shape, colour, row, col, size)
+                cand = sc + [world.random_scene(erng) for _ in range(200)]
+                ie = model.image_embeds(clip_pixels(np.stack([s.render() for s in cand])))
+                for s in sc:
+                    te = model.text_embeds(torch.tensor([tok.encode(s.caption())]))
+                    best = cand[int((te @ ie.t()).argmax())]
+                    ok += best.attrs() == s.attrs()
+                ev[name] = ok / len(sc)
+            else:
+                ie, te = model.image_embeds(px), model.text_embeds(ids)
+                ev[name] = float(((te @ ie.t()).argmax(1) == torch.arange(len(scenes))).float().mean())
+    print("EVAL", json.dumps(ev), flush=True)
+    torch.save({"config": cfg, "state_dict": model.state_dict(), "eval": ev, "minutes": (time.time() - t0) / 60,
+                "seed": args.seed, "steps": args.steps}, args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,468 @@
+"""Train the Chameleon decoder on the shapes world with a toy-scale CM3Leon recipe.
+
+Documents (token level; T(x) = BPE ids of x, IMG = <racm3:break> + 64 codes + <eoss>):
+  text->image      <s> T(caption) IMG </s>           (10 % caption dropout: <s> IMG </s>)
+  image->text      <s> IMG T(caption) </s>
+  retrieval        <s> T(c1) IMG1 <sep> [T(c2) IMG2 <sep>] T(caption) IMG </s>
+  VQA              <s> IMG T(question) <sep> T(answer) </s>
+  edit             <s> IMG T(instruction) <sep> IMG' </s>
+  CM3 infilling    a text->image / image->text document with one span replaced by <sentinel:0>,
+                   the span appended as <sentinel:0> span <sentinel:end> before </s>
+Mix 35/25/10/10/10/10.  Each step, each of the data-parallel processes samples 16 documents, sorts
+them by length and runs them as 2 micro-batches padded to their longest document (gradient accumulation).
+
+    python3 train_lm.py --vq runs/vq.pt --out runs/lm.pt --steps 380 --procs 2 --seed 2
+"""
+import argparse, json, math, os, time
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+import world
+import texttok
+from texttok import BOS, EOS, PAD, BOI, EOI, SEP, SENT0, SENT_END, IMG0
+from lm import ChameleonLM
+from vqgan import VQModel, preprocess, postprocess
+
+TOK = texttok.Tokenizer()
+VOCAB = len(TOK) + (-len(TOK)) % 8
+LM_CONFIG = dict(hidden_size=128, intermediate_size=352, num_hidden_layers=4, num_attention_heads=4,
+                 num_key_value_heads=2, rms_norm_eps=1e-5, rope_theta=10000.0, max_position_embeddings=512,
+                 vocab_size=VOCAB)
+MIX = [("t2i", 0.35), ("i2t", 0.25), ("retrieval", 0.10), ("vqa", 0.10), ("edit", 0.10), ("infill", 0.10)]
+EDIT_KINDS = ["colour", "shape", "left", "right", "top", "bottom", "size"]
+
+
+def T(s):
+    return TOK.encode(s)
+
+
+def img_tokens(codes):
+    return [BOI] + [IMG0 + int(c) for c in codes] + [EOI]
+
+
+def vqa_answer(scene, kind):
+    if kind == "colour":
+        return scene.colour
+    if kind == "shape":
+        return scene.shape
+    if kind == "position":
+        return f"{scene.row} {scene.col}"
+    return scene.size
+
+
+def edit_of(scene, kind, rng):
+    """(instruction, edited scene) or None when the edit would change nothing."""
+    if kind == "colour":
+        c = [x for x in world.COLOUR_NAMES if x != scene.colour][rng.integers(5)]
+        return f"make it {c}", scene.replace(rng, colour=c)
+    if kind == "shape":
+        s = [x for x in world.SHAPES if x != scene.shape][rng.integers(3)]
+        return f"make it a {s}", scene.replace(rng, shape=s)
+    if kind == "size":
+        z = "large" if scene.size == "small" else "small"
+        return f"make it {z}", scene.replace(rng, size=z)
+    if kind in ("left", "right"):
+        if scene.col == kind:
+            return None
+        return f"move it to the {kind}", scene.replace(rng, col=kind)
+    if scene.row == kind:
+        return None
+    return f"move it to the {kind}", scene.replace(rng, row=kind)
+
+
+def encode_scenes(vq, scenes, bs=500):
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(scenes), bs):
+            imgs = np.stack([s.render() for s in scenes[i:i + bs]])
+            out.append(vq.encode(preprocess(imgs)).reshape(len(imgs), -1).numpy().astype(np.int16))
+    return np.concatenate(out)
+
+
+class Pool:
+    """Rendered scenes with their VQ codes (plain scenes, seen-sticker scenes, edit pairs)."""
+
+    def __init__(self, vq, rng, n_plain, n_sticker, n_edit):
+        self.plain = [world.random_scene(rng) for _ in range(n_plain)]
+        self.sticker = [world.random_scene(rng, sticker=world.SEEN_STICKERS[rng.integers(8)]) for _ in range(n_sticker)]
+        self.edits = []
+        while len(self.edits) < n_edit:
+            src = world.random_scene(rng)
+            e = edit_of(src, EDIT_KINDS[rng.integers(len(EDIT_KINDS))], rng)
+            if e:
+                self.edits.append((src, e[0], e[1]))
+        allsc = self.plain + self.sticker + [e[0] for e in self.edits] + [e[2] for e in self.edits]
+        codes = encode_scenes(vq, allsc)
+        a, b, c = n_plain, n_plain + n_sticker, n_plain + n_sticker + n_edit
+        self.plain_codes, self.sticker_codes = codes[:a], codes[a:b]
+        self.edit_src_codes, self.edit_tgt_codes = codes[b:c], codes[c:]
+        self.by_sc = {}
+        for i, s in enumerate(self.plain):
+            self.by_sc.setdefault((s.shape, s.colour), []).append(i)
+        self.by_shape = {k: [i for i, s in enumerate(self.plain) if s.shape == k] for k in world.SHAPES}
+        self.by_colour = {k: [i for i, s in enumerate(self.plain) if s.colour == k] for k in world.COLOUR_NAMES}
+
+    def any_scene(self, rng, p_sticker=0.15):
+        if rng.random() < p_sticker:
+            i = rng.integers(len(self.sticker))
+            return self.sticker[i], self.sticker_codes[i]
+        i = rng.integers(len(self.plain))
+        return self.plain[i], self.plain_codes[i]
+
+
+def doc_t2i(cap, codes, rng, dropout=0.1):
+    if rng.random() < dropout:
+        return [BOS] + img_tokens(codes) + [EOS]
+    return [BOS] + T(cap) + img_tokens(codes) + [EOS]
+
+
+def doc_i2t(cap, codes):
+    return [BOS] + img_tokens(codes) + T(cap) + [EOS]
+
+
+def doc_retrieval(pool, rng):
+    pick = lambda lst: lst[rng.integers(len(lst))]
+    if rng.random() < 0.5:
+        # sticker target: the name is bound to its (shape, colour), or -- half of the time -- to a random one
+        # for this document only, so that the model learns to copy the appearance from the retrieved document.
+        name = world.SEEN_STICKERS[rng.integers(8)]
+        sc = world.STICKERS[name] if rng.random() < 0.5 else \
+            (world.SHAPES[rng.integers(4)], world.COLOUR_NAMES[rng.integers(6)])
+        t, r = pick(pool.by_sc[sc]), pick(pool.by_sc[sc])
+        tcap = pool.plain[t].caption().replace(f"{sc[1]} {sc[0]}", name)
+        rcap = pool.plain[r].caption().replace(f"{sc[1]} {sc[0]}", name)
+        docs = [(rcap, pool.plain_codes[r])]
+        tgt = (tcap, pool.plain_codes[t])
+    else:
+        t = rng.integers(len(pool.plain))
+        s = pool.plain[t]
+        u = rng.random()
+        lst = pool.by_sc[(s.shape, s.colour)] if u < 0.7 else (pool.by_shape[s.shape] if u < 0.85 else pool.by_colour[s.colour])
+        r = pick(lst)
+        docs = [(pool.plain[r].caption(), pool.plain_codes[r])]
+        tgt = (s.caption(), pool.plain_codes[t])
+        name = None
+    if rng.random() < 0.5:  # a second, unrelated document
+        d = rng.integers(len(pool.plain))
+        dc = pool.plain[d].caption()
+        if rng.random() < 0.3:
+            j = rng.integers(len(pool.sticker))
+            if pool.sticker[j].sticker != name:
+                d, dc = None, pool.sticker[j].caption()
+                docs.insert(rng.integers(2), (dc, pool.sticker_codes[j]))
+        if d is not None:
+            docs.insert(rng.integers(2), (dc, pool.plain_codes[d]))
+    ids = [BOS]
+    for cap, codes in docs:
+        ids += T(cap) + img_tokens(codes) + [SEP]
+    return ids + T(tgt[0]) + img_tokens(tgt[1]) + [EOS]
+
+
+def doc_vqa(pool, rng):
+    i = rng.integers(len(pool.plain))
+    s = pool.plain[i]
+    kind = list(world.VQA)[rng.integers(4)]
+    return [BOS] + img_tokens(pool.plain_codes[i]) + T(world.VQA[kind]) + [SEP] + T(vqa_answer(s, kind)) + [EOS]
+
+
+def doc_edit(pool, rng):
+    i = rng.integers(len(pool.edits))
+    _, instr, _ = pool.edits[i]
+    return [BOS] + img_tokens(pool.edit_src_codes[i]) + T(instr) + [SEP] + img_tokens(pool.edit_tgt_codes[i]) + [EOS]
+
+
+def doc_infill(pool, rng):
+    s, codes = pool.any_scene(rng)
+    cap = T(s.caption())
+    img = [IMG0 + int(c) for c in codes]
+    t2i = rng.random() < 0.5
+    if rng.random() < 0.5:  # a run of caption words
+        n = int(rng.integers(1, 4))
+        a = int(rng.integers(0, len(cap) - n + 1))
+        span = cap[a:a + n]
+        cap = cap[:a] + [SENT0] + cap[a + n:]
+    else:  # a run of image tokens (row-major)
+        n = int(rng.integers(4, 17))
+        a = int(rng.integers(0, 64 - n + 1))
+        span = img[a:a + n]
+        img = img[:a] + [SENT0] + img[a + n:]
+    im = [BOI] + img + [EOI]
+    body = cap + im if t2i else im + cap
+    return [BOS] + body + [SENT0] + span + [SENT_END, EOS]
+
+
+def sample_doc(pool, rng):
+    u, acc = rng.random(), 0.0
+    for kind, p in MIX:
+        acc += p
+        if u < acc:
+            break
+    if kind == "t2i":
+        s, c = pool.any_scene(rng)
+        return doc_t2i(s.caption(), c, rng)
+    if kind == "i2t":
+        s, c = pool.any_scene(rng)
+        return doc_i2t(s.caption(), c)
+    return {"retrieval": doc_retrieval, "vqa": doc_vqa, "edit": doc_edit, "infill": doc_infill}[kind](pool, rng)
+
+
+def make_batch(pool, rng, n_docs, n_micro):
+    """Sample n_docs documents, sort them by length and cut them into n_micro micro-batches, each padded to
+    its longest document (padding sits after each document, so causal attention never sees it)."""
+    docs = sorted((sample_doc(pool, rng) for _ in range(n_docs)), key=len)
+    per = (n_docs + n_micro - 1) // n_micro
+    out = []
+    for i in range(0, n_docs, per):
+        chunk = docs[i:i + per]
+        L = max(len(d) for d in chunk)
+        ids = torch.full((len(chunk), L), PAD, dtype=torch.long)
+        tgt = torch.full((len(chunk), L), -100, dtype=torch.long)
+        for r, d in enumerate(chunk):
+            ids[r, :len(d)] = torch.tensor(d)
+            tgt[r, :len(d) - 1] = torch.tensor(d[1:])
+        out.append((ids, tgt))
+    return out
+
+
+# ---------------------------------------------------------------- evaluation
+IMG_IDS = torch.arange(IMG0, IMG0 + 256)
+
+
+def _groups(prompts):
+    g = {}
+    for i, p in enumerate(prompts):
+        g.setdefault(len(p), []).append(i)
+    return g.items()
+
+
+@torch.no_grad()
+def sample_images(model, prompts, cfg=1.0, temperature=1.0, top_p=0.9, greedy=False, gen=None):
+    """Image tokens for each prompt (token lists ending in <racm3:break>), with a KV cache.
+    Classifier-free guidance mixes u + cfg * (c - u), u from the unconditional stream <s> <racm3:break>.
+    Sampling is restricted to the 256 image-token ids.  Returns codes [N,64]."""
+    out = torch.zeros(len(prompts), 64, dtype=torch.long)
+    for L, idx in _groups(prompts):
+        n = len(idx)
+        cc = model.new_cache()
+        lc = model(torch.tensor([prompts[i] for i in idx]), cc, 0)[:, -1]
+        if cfg != 1.0:
+            cu = model.new_cache()
+            lu = model(torch.tensor([[BOS, BOI]] * n), cu, 0)[:, -1]
+        for step in range(64):
+            lg = lc[:, IMG0:IMG0 + 256]
+            if cfg != 1.0:
+                u = lu[:, IMG0:IMG0 + 256]
+                lg = u + cfg * (lg - u)
+            if greedy:
+                nxt = lg.argmax(-1)
+            else:
+                pr = torch.softmax(lg / temperature, -1)
+                sp, si = pr.sort(-1, descending=True)
+                sp[(sp.cumsum(-1) - sp) > top_p] = 0
+                nxt = si.gather(1, torch.multinomial(sp, 1, generator=gen))[:, 0]
+            out[idx, step] = nxt
+            if step == 63:
+                break
+            tok = (IMG0 + nxt)[:, None]
+            lc = model(tok, cc, L + step)[:, -1]
+            if cfg != 1.0:
+                lu = model(tok, cu, 2 + step)[:, -1]
+    return out
+
+
+@torch.no_grad()
+def greedy_text(model, prefixes, max_new=12):
+    """Greedy text continuation (image tokens excluded) until </s>; returns decoded strings."""
+    res = [None] * len(prefixes)
+    for L, idx in _groups(prefixes):
+        cache = model.new_cache()
+        lg = model(torch.tensor([prefixes[i] for i in idx]), cache, 0)[:, -1]
+        outs = [[] for _ in idx]
+        done = [False] * len(idx)
+        for step in range(max_new):
+            lg[:, IMG0:IMG0 + 256] = -1e30
+            nxt = lg.argmax(-1)
+            for j, t in enumerate(nxt.tolist()):
+                if not done[j]:
+                    if t == EOS:
+                        done[j] = True
+                    else:
+                        outs[j].append(t)
+            if all(done):
+                break
+            lg = model(nxt[:, None], cache, L + step)[:, -1]
+        for j, i in enumerate(idx):
+            res[i] = TOK.decode(outs[j])
+    return res
+
+
+def eval_t2i(model, vq, scenes, cfg, greedy=False, seed=0, retrieved=None, bs=100):
+    gen = torch.Generator().manual_seed(seed)
+    hits = {}
+    for i in range(0, len(scenes), bs):
+        chunk = scenes[i:i + bs]
+        prompts = []
+        for j, s in enumerate(chunk):
+            p = [BOS]
+            if retrieved is not None:
+                for cap, codes in retrieved[i + j]:
+                    p += T(cap) + img_tokens(codes) + [SEP]
+            prompts.append(p + T(s.caption()) + [BOI])
+        codes = sample_images(model, prompts, cfg=cfg, greedy=greedy, gen=gen)
+        with torch.no_grad():
+            imgs = postprocess(vq.decode_codes(codes.reshape(-1, 8, 8)))
+        for im, s in zip(imgs, chunk):
+            for k, v in world.attr_hits(world.detect(im), s.attrs()).items():
+                hits[k] = hits.get(k, 0) + v
+    return {k: v / len(scenes) for k, v in hits.items()}
+
+
+def eval_captions(model, scenes, codes):
+    pred = greedy_text(model, [[BOS] + img_tokens(c) for c in codes])
+    return sum(p == s.caption() for p, s in zip(pred, scenes)) / len(scenes)
+
+
+def build_pool(args):
+    torch.set_num_threads(args.threads)
+    rng = np.random.default_rng(args.seed)
+    ck = torch.load(args.vq)
+    vq = VQModel(ck["config"])
+    vq.load_state_dict(ck["state_dict"])
+    vq.eval()
+    return vq, Pool(vq, rng, args.pool, args.pool // 6, args.pool // 5)
+
+
+def worker(rank, args, vq=None, pool=None):
+    import torch.distributed as dist
+    torch.set_num_threads(args.threads)
+    world_size = args.procs
+    if world_size > 1:
+        dist.init_process_group("gloo", init_method=f"file://{os.path.abspath(args.out)}.rendezvous",
+                                rank=rank, world_size=world_size)
+    torch.manual_seed(args.seed)
+    t0 = time.time()
+    if pool is None:
+        vq, pool = build_pool(args)
+    rng = np.random.default_rng([args.seed, rank])  # each process its own document stream
+
+    model = ChameleonLM(LM_CONFIG)
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            if p.dim() == 2:
+                p.normal_(0, 0.02)
+        for l in model.model.layers:  # scaled init of the residual outputs
+            l.self_attn.o_proj.weight.mul_(1 / math.sqrt(2 * LM_CONFIG["num_hidden_layers"]))
+            l.mlp.down_proj.weight.mul_(1 / math.sqrt(2 * LM_CONFIG["num_hidden_layers"]))
+    if args.init:  # continue training from a checkpoint (fresh optimizer, short warm-up, new cosine)
+        model.load_state_dict(torch.load(args.init)["state_dict"])
+    params = list(model.parameters())
+    decay = [p for n, p in model.named_parameters() if p.dim() == 2]
+    nodecay = [p for n, p in model.named_parameters() if p.dim() != 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": nodecay, "weight_decay": 0.0}],
+                            lr=args.lr, betas=(0.9, 0.95))
+    if rank == 0:
+        print(f"params {sum(p.numel() for p in params) / 1e6:.2f} M, vocab {VOCAB}, processes {world_size}", flush=True)
+    log = []
+    t1 = time.time()
+    ntok = 0
+    for step in range(args.steps):
+        warm = 20 if args.init else 100
+        lr = args.lr * (step + 1) / warm if step < warm else \
+            args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, args.steps - warm))))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        micro = make_batch(pool, rng, args.docs, args.micro)
+        n_t = torch.tensor(float(sum(int((t >= 0).sum()) for _, t in micro)))
+        if world_size > 1:
+            dist.all_reduce(n_t)
+        opt.zero_grad(set_to_none=False)
+        tot = 0.0
+        for ids, tgt in micro:
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+                logits = model(ids)
+            loss = F.cross_entropy(logits.reshape(-1, VOCAB), tgt.reshape(-1), ignore_index=-100,
+                                   reduction="sum") / n_t
+            loss.backward()
+            tot += loss.item()
+        if world_size > 1:
+            flat = torch.cat([p.grad.reshape(-1) for p in params])
+            dist.all_reduce(flat)
+            o = 0
+            for p in params:
+                p.grad.copy_(flat[o:o + p.numel()].view_as(p))
+                o += p.numel()
+            lt = torch.tensor(tot)
+            dist.all_reduce(lt)
+            tot = lt.item()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        ntok += int(n_t)
+        if rank == 0 and (step % 50 == 0 or step == args.steps - 1):
+            msg = dict(step=step, loss=round(tot, 4), lr=round(lr, 6), sec=round(time.time() - t1, 1),
+                       tok_s=round(ntok / (time.time() - t1)))
+            print(json.dumps(msg), flush=True)
+            log.append(msg)
+        if rank == 0 and step % 100 == 99:
+            torch.save({"config": LM_CONFIG, "state_dict": model.state_dict(), "step": step}, args.out + ".partial")
+    if world_size > 1:
+        dist.barrier()
+        dist.destroy_process_group()
+    if rank != 0:
+        return
+    train_min = (time.time() - t1) / 60
+    torch.save({"config": LM_CONFIG, "state_dict": model.state_dict(), "log": log, "train_minutes": train_min,
+                "pool_minutes": (t1 - t0) / 60, "seed": args.seed, "steps": args.steps, "procs": world_size,
+                "docs_per_step": args.docs * world_size, "tokens": ntok, "init": args.init, "lr": args.lr}, args.out)
+    print(f"saved {args.out}; training {train_min:.1f} min, {ntok} tokens", flush=True)
+
+    model.eval()
+    erng = np.random.default_rng(12345)
+    scenes = [world.random_scene(erng) for _ in range(args.eval_n)]
+    codes = encode_scenes(vq, scenes)
+    te = time.time()
+    res = {"captions_exact": eval_captions(model, scenes, codes)}
+    print("captions", res, f"{time.time() - te:.0f}s", flush=True)
+    for cfg in (1.0, 1.5, 3.0):
+        te = time.time()
+        res[f"t2i_cfg{cfg}"] = eval_t2i(model, vq, scenes, cfg, seed=1)
+        print(cfg, res[f"t2i_cfg{cfg}"], f"{time.time() - te:.0f}s", flush=True)
+    ck = torch.load(args.out)
+    ck["eval"] = res
+    torch.save(ck, args.out)
+    print("EVAL", json.dumps(res), flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--vq", default="runs/vq.pt")
+    ap.add_argument("--out", default="runs/lm.pt")
+    ap.add_argument("--steps", type=int, default=380)
+    ap.add_argument("--docs", type=int, default=16, help="documents per step and process")
+    ap.add_argument("--micro", type=int, default=2)
+    ap.add_argument("--procs", type=int, default=2, help="data-parallel processes (gloo), one thread each")
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--seed", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--pool", type=int, default=8000)
+    ap.add_argument("--eval_n", type=int, default=200)
+    ap.add_argument("--init", default=None, help="continue from this LM checkpoint")
+    ap.add_argument("--bf16", action="store_true", help="bf16 autocast (only where the CPU has fast bf16)")
+    args = ap.parse_args()
+    rdv = os.path.abspath(args.out) + ".rendezvous"
+    if os.path.exists(rdv):
+        os.remove(rdv)
+    t0 = time.time()
+    vq, pool = build_pool(args)  # encoded once, shared with the workers
+    print(f"pool encoded in {time.time() - t0:.0f}s", flush=True)
+    if args.procs > 1:
+        torch.multiprocessing.spawn(worker, args=(args, vq, pool), nprocs=args.procs)
+    else:
+        worker(0, args, vq, pool)
+
+
+if __name__ == "__main__":
+    main()
