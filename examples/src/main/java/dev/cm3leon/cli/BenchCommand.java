@@ -74,6 +74,7 @@ final class BenchCommand implements Callable<Integer> {
             SyntheticModel m = SyntheticModel.of(SyntheticModel.Shape.parse(synthetic), 1);
             temp = dir == null ? Files.createTempDirectory("cm3leon-bench") : null;
             Path where = dir != null ? dir : temp;
+            Files.createDirectories(where);
             long t0 = System.nanoTime();
             DType type = DType.valueOf(syntheticType.toUpperCase(Locale.ROOT));
             path = syntheticFormat.equals("gguf") ? m.writeGguf(where.resolve("synthetic-" + synthetic + ".gguf"), type)
@@ -149,7 +150,7 @@ final class BenchCommand implements Callable<Integer> {
                 }
             }
             out.println();
-            printTable(header, rows);
+            if (!rows.isEmpty()) printTable(header, rows);
             out.println();
             if (firstTokenSeconds != null) {
                 out.printf(Locale.ROOT, "start-up: open %.2f s (mapped, +%s resident), first token after pp%d (cold) at %.2f s%n",
