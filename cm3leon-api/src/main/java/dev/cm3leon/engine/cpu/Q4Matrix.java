@@ -77,11 +77,12 @@ public final class Q4Matrix extends MatrixWeights {
     @Override
     void dots(int r, float[] x, int t, int m, float[] out, float[] scratch) {
         int x0 = t * cols;
-        if (m == 1) {
-            out[t * rows + r] = dot1(r * rowBytes, x, x0);
-        } else {
-            int x1 = x0 + cols, x2 = m > 2 ? x1 + cols : x1, x3 = m > 3 ? x2 + cols : x2;
-            dot4(r * rowBytes, x, x0, x1, x2, x3, out, t * rows + r, m);
+        int x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
+        switch (m) {
+            case 1 -> out[t * rows + r] = dot1(r * rowBytes, x, x0);
+            case 2 -> dot2(r * rowBytes, x, x0, x1, out, t * rows + r);
+            case 3 -> dot3(r * rowBytes, x, x0, x1, x2, out, t * rows + r);
+            default -> dot4(r * rowBytes, x, x0, x1, x2, x3, out, t * rows + r, m);
         }
     }
 
@@ -108,7 +109,59 @@ public final class Q4Matrix extends MatrixWeights {
         return a0.add(a1).reduceLanes(VectorOperators.ADD);
     }
 
-    /** Up to four inputs per pass; missing ones repeat the last (their sums are not stored). */
+    /** Two inputs (2-stream guidance): written out, so no lanes are spent on inputs that are not there. */
+    private void dot2(long p, float[] x, int x0, int x1, float[] out, int o) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
+        for (int k = 0; k < cols; k += BLOCK, p += BLOCK_BYTES) {
+            FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F);
+            for (int h = 0; h < HALF; h += STEP) {
+                for (int part = 0; part < PARTS; part++) {
+                    IntVector v = quantLanes(p + 2 + h, part);
+                    FloatVector lo = low(v), hi = high(v);
+                    int e = k + h + part * L;
+                    s0 = lo.fma(FloatVector.fromArray(F, x, x0 + e), s0);
+                    s1 = lo.fma(FloatVector.fromArray(F, x, x1 + e), s1);
+                    s0 = hi.fma(FloatVector.fromArray(F, x, x0 + e + HALF), s0);
+                    s1 = hi.fma(FloatVector.fromArray(F, x, x1 + e + HALF), s1);
+                }
+            }
+            FloatVector d = FloatVector.broadcast(F, scale(p));
+            a0 = s0.fma(d, a0);
+            a1 = s1.fma(d, a1);
+        }
+        out[o] = a0.reduceLanes(VectorOperators.ADD);
+        out[o + rows] = a1.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Three inputs (3-stream guidance). */
+    private void dot3(long p, float[] x, int x0, int x1, int x2, float[] out, int o) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F);
+        for (int k = 0; k < cols; k += BLOCK, p += BLOCK_BYTES) {
+            FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F), s2 = FloatVector.zero(F);
+            for (int h = 0; h < HALF; h += STEP) {
+                for (int part = 0; part < PARTS; part++) {
+                    IntVector v = quantLanes(p + 2 + h, part);
+                    FloatVector lo = low(v), hi = high(v);
+                    int e = k + h + part * L;
+                    s0 = lo.fma(FloatVector.fromArray(F, x, x0 + e), s0);
+                    s1 = lo.fma(FloatVector.fromArray(F, x, x1 + e), s1);
+                    s2 = lo.fma(FloatVector.fromArray(F, x, x2 + e), s2);
+                    s0 = hi.fma(FloatVector.fromArray(F, x, x0 + e + HALF), s0);
+                    s1 = hi.fma(FloatVector.fromArray(F, x, x1 + e + HALF), s1);
+                    s2 = hi.fma(FloatVector.fromArray(F, x, x2 + e + HALF), s2);
+                }
+            }
+            FloatVector d = FloatVector.broadcast(F, scale(p));
+            a0 = s0.fma(d, a0);
+            a1 = s1.fma(d, a1);
+            a2 = s2.fma(d, a2);
+        }
+        out[o] = a0.reduceLanes(VectorOperators.ADD);
+        out[o + rows] = a1.reduceLanes(VectorOperators.ADD);
+        out[o + 2 * rows] = a2.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Four inputs per pass. */
     private void dot4(long p, float[] x, int x0, int x1, int x2, int x3, float[] out, int o, int m) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
         for (int k = 0; k < cols; k += BLOCK, p += BLOCK_BYTES) {

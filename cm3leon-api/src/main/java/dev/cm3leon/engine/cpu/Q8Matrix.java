@@ -90,8 +90,12 @@ public final class Q8Matrix extends MatrixWeights {
         int x0 = t * cols;
         if (LANES) {
             int x1 = m > 1 ? x0 + cols : x0, x2 = m > 2 ? x1 + cols : x1, x3 = m > 3 ? x2 + cols : x2;
-            if (m == 1) out[t * rows + r] = laneDot1(r * rowBytes, x, x0);
-            else laneDot4(r * rowBytes, x, x0, x1, x2, x3, out, t * rows + r, m);
+            switch (m) {
+                case 1 -> out[t * rows + r] = laneDot1(r * rowBytes, x, x0);
+                case 2 -> laneDot2(r * rowBytes, x, x0, x1, out, t * rows + r);
+                case 3 -> laneDot3(r * rowBytes, x, x0, x1, x2, out, t * rows + r);
+                default -> laneDot4(r * rowBytes, x, x0, x1, x2, x3, out, t * rows + r, m);
+            }
         } else if (m == 1) {
             out[t * rows + r] = dot1(r * rowBytes, x, x0);
         } else {
@@ -133,6 +137,55 @@ public final class Q8Matrix extends MatrixWeights {
             a1 = s1.fma(d, a1);
         }
         return a0.add(a1).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Two inputs (2-stream guidance): written out, so no lanes are spent on inputs that are not there. */
+    private void laneDot2(long p, float[] x, int x0, int x1, float[] out, int o) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), b0 = FloatVector.zero(F), b1 = FloatVector.zero(F);
+        for (int k = 0; k < cols; k += BLOCK, p += BLOCK_BYTES) {
+            IntVector q = blockLanes(p);
+            FloatVector w0 = lane(q, 0), w1 = lane(q, 1), w2 = lane(q, 2), w3 = lane(q, 3);
+            FloatVector s0 = w0.mul(FloatVector.fromArray(F, x, x0 + k)), s1 = w1.mul(FloatVector.fromArray(F, x, x0 + k + 8));
+            FloatVector t0 = w0.mul(FloatVector.fromArray(F, x, x1 + k)), t1 = w1.mul(FloatVector.fromArray(F, x, x1 + k + 8));
+            s0 = w2.fma(FloatVector.fromArray(F, x, x0 + k + 16), s0);
+            s1 = w3.fma(FloatVector.fromArray(F, x, x0 + k + 24), s1);
+            t0 = w2.fma(FloatVector.fromArray(F, x, x1 + k + 16), t0);
+            t1 = w3.fma(FloatVector.fromArray(F, x, x1 + k + 24), t1);
+            FloatVector d = FloatVector.broadcast(F, scale(p));
+            a0 = s0.fma(d, a0);
+            a1 = s1.fma(d, a1);
+            b0 = t0.fma(d, b0);
+            b1 = t1.fma(d, b1);
+        }
+        out[o] = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        out[o + rows] = b0.add(b1).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Three inputs (3-stream guidance). */
+    private void laneDot3(long p, float[] x, int x0, int x1, int x2, float[] out, int o) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F);
+        for (int k = 0; k < cols; k += BLOCK, p += BLOCK_BYTES) {
+            IntVector q = blockLanes(p);
+            FloatVector w0 = lane(q, 0), w1 = lane(q, 1), w2 = lane(q, 2), w3 = lane(q, 3);
+            FloatVector s0 = w0.mul(FloatVector.fromArray(F, x, x0 + k)), s1 = w0.mul(FloatVector.fromArray(F, x, x1 + k));
+            FloatVector s2 = w0.mul(FloatVector.fromArray(F, x, x2 + k));
+            s0 = w1.fma(FloatVector.fromArray(F, x, x0 + k + 8), s0);
+            s1 = w1.fma(FloatVector.fromArray(F, x, x1 + k + 8), s1);
+            s2 = w1.fma(FloatVector.fromArray(F, x, x2 + k + 8), s2);
+            s0 = w2.fma(FloatVector.fromArray(F, x, x0 + k + 16), s0);
+            s1 = w2.fma(FloatVector.fromArray(F, x, x1 + k + 16), s1);
+            s2 = w2.fma(FloatVector.fromArray(F, x, x2 + k + 16), s2);
+            s0 = w3.fma(FloatVector.fromArray(F, x, x0 + k + 24), s0);
+            s1 = w3.fma(FloatVector.fromArray(F, x, x1 + k + 24), s1);
+            s2 = w3.fma(FloatVector.fromArray(F, x, x2 + k + 24), s2);
+            FloatVector d = FloatVector.broadcast(F, scale(p));
+            a0 = s0.fma(d, a0);
+            a1 = s1.fma(d, a1);
+            a2 = s2.fma(d, a2);
+        }
+        out[o] = a0.reduceLanes(VectorOperators.ADD);
+        out[o + rows] = a1.reduceLanes(VectorOperators.ADD);
+        out[o + 2 * rows] = a2.reduceLanes(VectorOperators.ADD);
     }
 
     private void laneDot4(long p, float[] x, int x0, int x1, int x2, int x3, float[] out, int o, int m) {
