@@ -74,6 +74,19 @@ public final class Q4Matrix extends MatrixWeights {
         }
     }
 
+    /**
+     * One input (a single stream) loops over {@link #dot1} here rather than through {@link #dots}: once the
+     * multi-input kernels have run, a recompiled {@code dots} ran the one-input kernel three times slower.
+     */
+    @Override
+    void rowRange(int r0, int r1, float[] x, int n, float[] out) {
+        if (n != 1) {
+            super.rowRange(r0, r1, x, n, out);
+            return;
+        }
+        for (int r = r0; r < r1; r++) out[r] = dot1(r * rowBytes, x, 0);
+    }
+
     @Override
     void dots(int r, float[] x, int t, int m, float[] out, float[] scratch) {
         int x0 = t * cols;
