@@ -132,19 +132,23 @@ CDK = (5, 0.1)  # the library's defaults: k 5, alpha 0.1
 
 
 def t2i_part(args, res, lm, vq, scenes, prompts, truths, n, t0, seen_scenes):
-    res["text_to_image"] = {}
+    t2i_table(args, res, "text_to_image", lm, vq, scenes, n, t0)
+    t2i_table(args, res, "text_to_image_seen_captions", lm, vq, seen_scenes, n, t0)
+
+
+def t2i_table(args, res, table, lm, vq, scenes, n, t0):
+    """One table of text->image settings on the given scenes' captions."""
+    prompts = [[BOS] + TOK.encode(s.caption()) + [BOI] for s in scenes]
+    truths = [s.attrs() for s in scenes]
+    res[table] = {}
     for name, kw in [("cfg1_topp0.9", dict(cfg=1.0)), ("cfg1.5_topp0.9", dict(cfg=1.5)),
                      ("cfg2_topp0.9", dict(cfg=2.0)), ("cfg3_topp0.9", dict(cfg=3.0)),
                      ("cfg5_topp0.9", dict(cfg=5.0)), ("cfg0_unconditional", dict(cfg=0.0)),
                      ("cfg1_greedy", dict(cfg=1.0, greedy=True)), ("cfg2_greedy", dict(cfg=2.0, greedy=True)),
                      ("cfg1_cdk", dict(cfg=1.0, cdk=CDK)), ("cfg2_cdk", dict(cfg=2.0, cdk=CDK))]:
         codes = sample_images(lm, prompts, gen=T.generator(lm, 1), **kw)
-        res["text_to_image"][name] = summarize(score(decode(vq, codes), truths), n)
-        print(name, res["text_to_image"][name]["all"], f"{time.time() - t0:.0f}s", flush=True)
-    seen_prompts = [[BOS] + TOK.encode(s.caption()) + [BOI] for s in seen_scenes]
-    codes = sample_images(lm, seen_prompts, cfg=2.0, gen=T.generator(lm, 1))
-    res["text_to_image"]["cfg2_topp0.9_captions_seen_in_training"] = summarize(
-        score(decode(vq, codes), [s.attrs() for s in seen_scenes]), n)
+        res[table][name] = summarize(score(decode(vq, codes), truths), n)
+        print(table, name, res[table][name]["all"], f"{time.time() - t0:.0f}s", flush=True)
 
     if args.rerank and os.path.exists(args.clip):
         ck = T.load_checkpoint(args.clip)
@@ -165,8 +169,8 @@ def t2i_part(args, res, lm, vq, scenes, prompts, truths, n, t0, seen_scenes):
             pick = (ie @ te[:, :, None])[..., 0].argmax(1).tolist()
             best = [imgs[i * r + j] for i, j in enumerate(pick)]
             key = f"cfg2_{name}_clip_rerank{r}"
-            res["text_to_image"][key] = summarize(score(best, truths[:m]), m)
-            print(key, res["text_to_image"][key]["all"], flush=True)
+            res[table][key] = summarize(score(best, truths[:m]), m)
+            print(table, key, res[table][key]["all"], flush=True)
 
 
 
@@ -241,10 +245,14 @@ def fmt(d):
 
 def print_table(res):
     lines = []
-    if "text_to_image" in res:
-        lines += ["| text->image setting | shape | colour | row | column | size | all five (95 % CI) | n |",
+    for table, title in (("text_to_image_seen_captions", "captions seen in training, fresh pictures"),
+                         ("text_to_image", "held-out captions (never in training)")):
+        if table not in res:
+            continue
+        lines += [f"\ntext->image, {title}:\n",
+                  "| setting | shape | colour | row | column | size | all five (95 % CI) | n |",
                   "|---|---|---|---|---|---|---|---|"]
-        for k, v in res["text_to_image"].items():
+        for k, v in res[table].items():
             lines.append(f"| {k} | " + " | ".join(f"{100 * v[a]['acc']:.1f}" for a in ("shape", "colour", "row", "col", "size"))
                          + f" | {fmt(v['all'])} | {v['n']} |")
     for key in ("image_to_text_exact", "image_to_text_exact_heldout_captions", "vqa"):

@@ -33,6 +33,7 @@ LM_CONFIG = dict(hidden_size=256, intermediate_size=704, num_hidden_layers=4, nu
                  num_key_value_heads=4, rms_norm_eps=1e-5, rope_theta=10000.0, max_position_embeddings=512,
                  vocab_size=VOCAB)
 MIX = [("t2i", 0.30), ("i2t", 0.25), ("retrieval", 0.20), ("vqa", 0.08), ("edit", 0.09), ("infill", 0.08)]
+P_NAMED, P_ANON = 0.6, 0.7  # retrieval documents: share with a named target; of those, share of anonymous names
 EDIT_KINDS = ["colour", "shape", "left", "right", "top", "bottom", "size"]
 
 
@@ -145,11 +146,11 @@ def doc_i2t(cap, codes):
 
 def doc_retrieval(pool, rng):
     pick = lambda lst: lst[rng.integers(len(lst))]
-    if rng.random() < 0.6:
+    if rng.random() < P_NAMED:
         # named target: a seen sticker with its own (shape, colour), or -- most of the time -- a name with no
         # fixed appearance, bound for this document only to the (shape, colour) of the retrieved picture, so that
         # the model learns to copy a retrieved document's appearance (what the held-out stickers need).
-        if rng.random() < 0.3:
+        if rng.random() >= P_ANON:
             name = world.SEEN_STICKERS[rng.integers(8)]
             sc = world.STICKERS[name]
         else:
@@ -490,6 +491,7 @@ def worker(rank, args, vq=None, pool=None):
     log.append(msg)
     train_min = (time.time() - t1) / 60
     ck = {"config": LM_CONFIG, "state_dict": cpu_state(model, args.save_bf16), "log": log, "train_minutes": train_min,
+          "mix": MIX, "p_named": P_NAMED, "p_anon": P_ANON,
           "pool_minutes": (t1 - t0) / 60, "seed": args.seed, "steps": step, "procs": world_size,
           "docs_per_step": args.docs * world_size, "tokens": ntok, "init": args.init, "lr": args.lr,
           "device": str(dev), "pool": args.pool}
@@ -515,7 +517,12 @@ def worker(rank, args, vq=None, pool=None):
 
 
 def configure(args):
-    """The decoder's shape from the command line: heads of 32, two query heads per key/value head."""
+    """The decoder's shape and the document mix from the command line: heads of 32, two query heads per key/value head."""
+    global MIX, P_NAMED, P_ANON
+    if args.mix:
+        MIX = [(k, float(v)) for k, v in (kv.split("=") for kv in args.mix.split(","))]
+        assert abs(sum(p for _, p in MIX) - 1) < 1e-6 and {k for k, _ in MIX} <= {"t2i", "i2t", "retrieval", "vqa", "edit", "infill"}, args.mix
+    P_NAMED, P_ANON = args.p_named, args.p_anon
     LM_CONFIG.update(num_hidden_layers=args.layers, hidden_size=args.hidden, intermediate_size=args.inter,
                      num_attention_heads=args.hidden // 32, num_key_value_heads=args.hidden // 64)
 
@@ -550,6 +557,9 @@ def main():
     ap.add_argument("--save_every", type=int, default=100)
     ap.add_argument("--save_bf16", action="store_true", help="store the weights in bf16 (as the demo ships them)")
     ap.add_argument("--init", default=None, help="continue from this LM checkpoint")
+    ap.add_argument("--mix", default=None, help="document mix, e.g. t2i=0.3,i2t=0.25,retrieval=0.2,vqa=0.08,edit=0.09,infill=0.08")
+    ap.add_argument("--p_named", type=float, default=P_NAMED, help="retrieval documents with a named target")
+    ap.add_argument("--p_anon", type=float, default=P_ANON, help="of those, the share with an anonymous name")
     ap.add_argument("--bf16", action="store_true", help="bf16 autocast (GPUs, or CPUs with fast bf16)")
     args = ap.parse_args()
     configure(args)
