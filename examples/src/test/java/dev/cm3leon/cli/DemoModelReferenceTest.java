@@ -7,11 +7,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import picocli.CommandLine;
 
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
@@ -33,16 +30,8 @@ class DemoModelReferenceTest {
     @TempDir
     Path tmp;
 
-    record Run(int exit, String out, String err) {
-    }
-
-    static Run run(String... args) {
-        StringWriter out = new StringWriter(), err = new StringWriter();
-        CommandLine cl = Main.commandLine();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        int exit = cl.execute(args);
-        return new Run(exit, out.toString().strip(), err.toString().strip());
+    static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     static JsonNode reference() throws IOException {
@@ -62,7 +51,7 @@ class DemoModelReferenceTest {
     void lastPositionLogitsMatchPyTorch(String prompt) throws IOException {
         JsonNode c = reference().get("prompts").get(prompt);
         Path out = tmp.resolve(prompt + ".f32");
-        Run r = run("inspect", "logits", "--model", DEMO.toString(), "--tokens", csv(ints(c.get("input_ids"))), "--out", out.toString());
+        CliRun r = run("inspect", "logits", "--model", DEMO.toString(), "--tokens", csv(ints(c.get("input_ids"))), "--out", out.toString());
         assertThat(r.exit()).as(r.err()).isZero();
         ByteBuffer bytes = ByteBuffer.wrap(Files.readAllBytes(out)).order(ByteOrder.LITTLE_ENDIAN);
         float[] all = new float[bytes.remaining() / Float.BYTES];
@@ -87,7 +76,7 @@ class DemoModelReferenceTest {
     @Test
     void greedyTextToImageDrawsTheReferenceTokens() throws IOException {
         JsonNode g = reference().get("greedy_text_to_image");
-        Run r = run("inspect", "generate", "--model", DEMO.toString(), "--tokens", csv(ints(g.get("prompt_ids"))),
+        CliRun r = run("inspect", "generate", "--model", DEMO.toString(), "--tokens", csv(ints(g.get("prompt_ids"))),
                 "--mode", "image", "--max-new-tokens", "65", "--greedy");
         assertThat(r.exit()).as(r.err()).isZero();
         int[] expected = ints(g.get("output_ids"));
@@ -99,7 +88,7 @@ class DemoModelReferenceTest {
     @Test
     void vqEncoderGivesTheReferenceCodes() throws IOException {
         JsonNode v = reference().get("vq_encode");
-        Run r = run("inspect", "vq-encode", "--model", DEMO.toString(), "--image", DEMO.resolve(v.get("image").asText()).toString());
+        CliRun r = run("inspect", "vq-encode", "--model", DEMO.toString(), "--image", DEMO.resolve(v.get("image").asText()).toString());
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).isEqualTo(csv(ints(v.get("codes_rowmajor"))));
     }
