@@ -71,7 +71,8 @@ class ClipTokenizer:
 
 def clip_words():
     import texttok
-    return texttok.words() + ["?"]
+    import world
+    return [w for w in texttok.words() if w not in world.ANON_NAMES] + ["?"]
 
 
 def quick_gelu(x):
@@ -142,10 +143,11 @@ class TextModel(nn.Module):
 
     def forward(self, ids):
         b, t = ids.shape
-        x = self.embeddings.token_embedding(ids) + self.embeddings.position_embedding(torch.arange(t))[None]
-        mask = torch.full((t, t), float("-inf")).triu(1)[None, None]
+        dev = ids.device
+        x = self.embeddings.token_embedding(ids) + self.embeddings.position_embedding(torch.arange(t, device=dev))[None]
+        mask = torch.full((t, t), float("-inf"), device=dev).triu(1)[None, None]
         x = self.final_layer_norm(self.encoder(x, mask))
-        return x[torch.arange(b), ids.argmax(-1)]
+        return x[torch.arange(b, device=dev), ids.argmax(-1)]
 
 
 class VisionModel(nn.Module):

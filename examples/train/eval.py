@@ -2,8 +2,9 @@
 
     python3 eval.py --vq runs/vq.pt --lm runs/lm.pt --clip runs/clip.pt --out runs/eval.json
 
-Text->image: fresh prompts (attributes and jitter/radius drawn from seed 12345), decoded images scored by
-the pixel detector of world.py.  Captions and VQA: greedy.  Retrieval: the memory bank's documents
+Text->image: prompts whose captions never occur in training (world.HELDOUT_COMBOS; jitter and radius drawn from
+seed 12345), decoded images scored by the pixel detector of world.py; one row repeats the best sampling setting on
+captions that training did show (fresh pictures).  Captions and VQA: greedy, on fresh renders.  Retrieval: the memory bank's documents
 ranked by IDF-weighted word overlap with the prompt (what a BM25 index returns first), top-1 prepended.
 95 % confidence intervals are Wilson intervals.
 """
@@ -44,8 +45,9 @@ def score(imgs, truths):
 
 
 def decode(vq, codes):
+    dev = T.device_of(vq)
     with torch.no_grad():
-        return np.concatenate([postprocess(vq.decode_codes(codes[i:i + 100].reshape(-1, 8, 8)))
+        return np.concatenate([postprocess(vq.decode_codes(codes[i:i + 100].reshape(-1, 8, 8).to(dev)))
                                for i in range(0, len(codes), 100)])
 
 
@@ -74,6 +76,8 @@ def main():
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument("--rerank", type=int, default=8, help="samples per prompt for CLIP re-ranking (0: skip)")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda")
+    ap.add_argument("--rerank_n", type=int, default=60, help="prompts re-ranked (of --n)")
     ap.add_argument("--part", choices=["all", "t2i", "rest"], default="all",
                     help="run only part of the evaluation (two parts can run side by side; merge with --merge)")
     ap.add_argument("--merge", nargs="*", help="merge these result files into --out and print the table")
@@ -89,16 +93,17 @@ def main():
         print_table(res)
         return
     t0 = time.time()
-    vq_ck, lm_ck = torch.load(args.vq), torch.load(args.lm)
-    vq = VQModel(vq_ck["config"]); vq.load_state_dict(vq_ck["state_dict"]); vq.eval()
-    lm = ChameleonLM(lm_ck["config"]); lm.load_state_dict(lm_ck["state_dict"]); lm.eval()
+    vq_ck, lm_ck = T.load_checkpoint(args.vq), T.load_checkpoint(args.lm)
+    vq = VQModel(vq_ck["config"]); vq.load_state_dict(vq_ck["state_dict"]); vq.to(args.device).eval()
+    lm = ChameleonLM(lm_ck["config"]); lm.load_state_dict(lm_ck["state_dict"]); lm.to(args.device).eval()
     # evaluate the weights as shipped: rounded to bf16
     with torch.no_grad():
         for p in lm.parameters():
             p.copy_(p.to(torch.bfloat16).float())
     res = {"vq_reconstruction": vq_ck.get("eval"), "train": {
         "vq_minutes": round(vq_ck.get("minutes", 0), 1), "lm_minutes": round(lm_ck.get("train_minutes", 0), 1),
-        "lm_steps": lm_ck.get("steps"), "lm_tokens": lm_ck.get("tokens")}}
+        "lm_steps": lm_ck.get("steps"), "lm_tokens": lm_ck.get("tokens"), "lm_device": lm_ck.get("device", "cpu"),
+        "lm_params_m": round(sum(p.numel() for p in lm.parameters()) / 1e6, 2)}}
     rng = np.random.default_rng(12345)
     n = args.n
 
@@ -106,58 +111,78 @@ def main():
     gt = [world.random_scene(rng) for _ in range(1000)]
     res["detector_ground_truth"] = summarize(score([s.render() for s in gt], [s.attrs() for s in gt]), 1000)
 
-    scenes = [world.random_scene(rng) for _ in range(n)]
+    scenes = [world.random_heldout_scene(rng) for _ in range(n)]
     prompts = [[BOS] + TOK.encode(s.caption()) + [BOI] for s in scenes]
     truths = [s.attrs() for s in scenes]
-    cap_scenes = [world.random_scene(rng) for _ in range(n)]
+    cap_scenes = [world.random_train_scene(rng) for _ in range(n)]
+    seen_scenes = [world.random_train_scene(rng) for _ in range(n)]
+    heldout_cap_scenes = [world.random_heldout_scene(rng) for _ in range(n)]
     edit_seed = int(rng.integers(1 << 30))
     if args.part in ("all", "t2i"):
-        t2i_part(args, res, lm, vq, scenes, prompts, truths, n, t0)
+        t2i_part(args, res, lm, vq, scenes, prompts, truths, n, t0, seen_scenes)
     if args.part in ("all", "rest"):
-        rest_part(args, res, lm, vq, cap_scenes, np.random.default_rng(edit_seed), n, t0)
+        rest_part(args, res, lm, vq, cap_scenes, np.random.default_rng(edit_seed), n, t0, heldout_cap_scenes)
     res["eval_minutes_" + args.part] = round((time.time() - t0) / 60, 1)
     with open(args.out, "w") as f:
         json.dump(res, f, indent=1)
     print_table(res)
 
 
-def t2i_part(args, res, lm, vq, scenes, prompts, truths, n, t0):
-    res["text_to_image"] = {}
+CDK = (5, 0.1)  # the library's defaults: k 5, alpha 0.1
+
+
+def t2i_part(args, res, lm, vq, scenes, prompts, truths, n, t0, seen_scenes):
+    t2i_table(args, res, "text_to_image", lm, vq, scenes, n, t0)
+    t2i_table(args, res, "text_to_image_seen_captions", lm, vq, seen_scenes, n, t0)
+
+
+def t2i_table(args, res, table, lm, vq, scenes, n, t0):
+    """One table of text->image settings on the given scenes' captions."""
+    prompts = [[BOS] + TOK.encode(s.caption()) + [BOI] for s in scenes]
+    truths = [s.attrs() for s in scenes]
+    res[table] = {}
     for name, kw in [("cfg1_topp0.9", dict(cfg=1.0)), ("cfg1.5_topp0.9", dict(cfg=1.5)),
                      ("cfg2_topp0.9", dict(cfg=2.0)), ("cfg3_topp0.9", dict(cfg=3.0)),
                      ("cfg5_topp0.9", dict(cfg=5.0)), ("cfg0_unconditional", dict(cfg=0.0)),
-                     ("cfg1_greedy", dict(cfg=1.0, greedy=True)), ("cfg1.5_greedy", dict(cfg=1.5, greedy=True))]:
-        gen = torch.Generator().manual_seed(1)
-        codes = sample_images(lm, prompts, gen=gen, **kw)
-        res["text_to_image"][name] = summarize(score(decode(vq, codes), truths), n)
-        print(name, res["text_to_image"][name]["all"], f"{time.time() - t0:.0f}s", flush=True)
+                     ("cfg1_greedy", dict(cfg=1.0, greedy=True)), ("cfg2_greedy", dict(cfg=2.0, greedy=True)),
+                     ("cfg1_cdk", dict(cfg=1.0, cdk=CDK)), ("cfg2_cdk", dict(cfg=2.0, cdk=CDK))]:
+        codes = sample_images(lm, prompts, gen=T.generator(lm, 1), **kw)
+        res[table][name] = summarize(score(decode(vq, codes), truths), n)
+        print(table, name, res[table][name]["all"], f"{time.time() - t0:.0f}s", flush=True)
 
     if args.rerank and os.path.exists(args.clip):
-        ck = torch.load(args.clip)
-        clip = CLIP(ck["config"]); clip.load_state_dict(ck["state_dict"]); clip.eval()
+        ck = T.load_checkpoint(args.clip)
+        clip = CLIP(ck["config"]); clip.load_state_dict(ck["state_dict"]); clip.to(args.device).eval()
         ctok = ClipTokenizer(clip_words())
-        m = min(n, 60)
-        gen = torch.Generator().manual_seed(2)
-        rep = [p for p in prompts[:m] for _ in range(args.rerank)]
-        imgs = decode(vq, sample_images(lm, rep, cfg=1.5, gen=gen))
-        ie = clip.image_embeds(clip_pixels(imgs)).reshape(m, args.rerank, -1)
-        best = []
-        for i, s in enumerate(scenes[:m]):
-            te = clip.text_embeds(torch.tensor([ctok.encode(s.caption())]))[0]
-            best.append(imgs[i * args.rerank + int((ie[i] @ te).argmax())])
-        res["text_to_image"][f"cfg1.5_topp0.9_clip_rerank{args.rerank}"] = summarize(score(best, truths[:m]), m)
-        print("rerank", res["text_to_image"][f"cfg1.5_topp0.9_clip_rerank{args.rerank}"]["all"], flush=True)
+        m, r = min(n, args.rerank_n), args.rerank
+        dev = T.device_of(lm)
+        rep = [p for p in prompts[:m] for _ in range(r)]
+        draws = {"topp0.9": decode(vq, sample_images(lm, rep, cfg=2.0, gen=T.generator(lm, 2))),
+                 "cdk": decode(vq, sample_images(lm, rep, cfg=2.0, cdk=CDK, gen=T.generator(lm, 3)))}
+        # half top-p, half CD-K: the first r/2 draws of each set, re-ranked together
+        a = draws["topp0.9"].reshape(m, r, 32, 32, 3)[:, :r // 2]
+        b = draws["cdk"].reshape(m, r, 32, 32, 3)[:, :r - r // 2]
+        draws["half_topp_half_cdk"] = np.concatenate([a, b], 1).reshape(m * r, 32, 32, 3)
+        te = clip.text_embeds(torch.tensor([ctok.encode(s.caption()) for s in scenes[:m]], device=dev))
+        for name, imgs in draws.items():
+            ie = clip.image_embeds(clip_pixels(imgs).to(dev)).reshape(m, r, -1)
+            pick = (ie @ te[:, :, None])[..., 0].argmax(1).tolist()
+            best = [imgs[i * r + j] for i, j in enumerate(pick)]
+            key = f"cfg2_{name}_clip_rerank{r}"
+            res[table][key] = summarize(score(best, truths[:m]), m)
+            print(table, key, res[table][key]["all"], flush=True)
 
 
 
-def rest_part(args, res, lm, vq, cap_scenes, rng, n, t0):
-    # captions on held-out renders
+def rest_part(args, res, lm, vq, cap_scenes, rng, n, t0, heldout_cap_scenes):
+    # captions of fresh renders (pictures never seen in training), and of renders of held-out captions
+    for key, sc in (("image_to_text_exact", cap_scenes), ("image_to_text_exact_heldout_captions", heldout_cap_scenes)):
+        pred = greedy_text(lm, [[BOS] + img_tokens(c) for c in encode_scenes(vq, sc)])
+        k = sum(p == s.caption() for p, s in zip(pred, sc))
+        res[key] = {"acc": round(k / n, 4), "ci95": wilson(k, n), "n": n,
+                    "examples": [[s.caption(), p] for s, p in zip(sc[:3], pred[:3])]}
+        print(key, k / n, flush=True)
     codes = encode_scenes(vq, cap_scenes)
-    pred = greedy_text(lm, [[BOS] + img_tokens(c) for c in codes])
-    k = sum(p == s.caption() for p, s in zip(pred, cap_scenes))
-    res["image_to_text_exact"] = {"acc": round(k / n, 4), "ci95": wilson(k, n), "n": n,
-                                  "examples": [[s.caption(), p] for s, p in zip(cap_scenes[:3], pred[:3])]}
-    print("captions", k / n, flush=True)
 
     # VQA
     kinds = list(world.VQA)
@@ -181,7 +206,7 @@ def rest_part(args, res, lm, vq, cap_scenes, rng, n, t0):
             edits.append((s, e[0], e[1]))
     src = encode_scenes(vq, [e[0] for e in edits])
     pr = [[BOS] + img_tokens(c) + TOK.encode(instr) + [SEP, BOI] for c, (_, instr, _) in zip(src, edits)]
-    out = sample_images(lm, pr, cfg=1.0, gen=torch.Generator().manual_seed(3))
+    out = sample_images(lm, pr, cfg=1.0, gen=T.generator(lm, 3))
     res["edit"] = summarize(score(decode(vq, out), [e[2].attrs() for e in edits]), n)
     print("edit", res["edit"]["all"], flush=True)
 
@@ -206,8 +231,8 @@ def rest_part(args, res, lm, vq, cap_scenes, rng, n, t0):
                     for did, ds in retrieve(s.caption(), mem):
                         p += TOK.encode(ds.caption()) + img_tokens(mem_codes[did]) + [SEP]
                 prompts.append(p + TOK.encode(s.caption()) + [BOI])
-            for cfg in (1.0, 1.5):
-                codes = sample_images(lm, prompts, cfg=cfg, gen=torch.Generator().manual_seed(4))
+            for cfg in (1.0, 2.0):
+                codes = sample_images(lm, prompts, cfg=cfg, gen=T.generator(lm, 4))
                 out[f"{mode}_cfg{cfg}"] = summarize(score(decode(vq, codes), truths), m)
         res[group] = out
         print(group, {k: v["all"]["acc"] for k, v in out.items()}, f"{time.time() - t0:.0f}s", flush=True)
@@ -220,13 +245,17 @@ def fmt(d):
 
 def print_table(res):
     lines = []
-    if "text_to_image" in res:
-        lines += ["| text->image setting | shape | colour | row | column | size | all five (95 % CI) | n |",
+    for table, title in (("text_to_image_seen_captions", "captions seen in training, fresh pictures"),
+                         ("text_to_image", "held-out captions (never in training)")):
+        if table not in res:
+            continue
+        lines += [f"\ntext->image, {title}:\n",
+                  "| setting | shape | colour | row | column | size | all five (95 % CI) | n |",
                   "|---|---|---|---|---|---|---|---|"]
-        for k, v in res["text_to_image"].items():
+        for k, v in res[table].items():
             lines.append(f"| {k} | " + " | ".join(f"{100 * v[a]['acc']:.1f}" for a in ("shape", "colour", "row", "col", "size"))
                          + f" | {fmt(v['all'])} | {v['n']} |")
-    for key in ("image_to_text_exact", "vqa"):
+    for key in ("image_to_text_exact", "image_to_text_exact_heldout_captions", "vqa"):
         if key in res:
             lines.append(f"\n{key}: {fmt(res[key])} (n={res[key]['n']})")
     if "edit" in res:

@@ -17,6 +17,7 @@ from texttok import BOS, EOS, PAD, BOI, EOI, SEP, IMAGE, SENT0, SENT_END, IMG0
 from lm import ChameleonLM
 from vqgan import VQModel, preprocess, postprocess
 from clip import ClipTokenizer, clip_words, MEAN, STD
+from train_lm import load_checkpoint
 import train_lm
 
 TOK = train_lm.TOK
@@ -327,11 +328,11 @@ def main():
     ap.add_argument("--out", default="../demo-model")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    vq_ck, lm_ck = torch.load(args.vq), torch.load(args.lm)
+    vq_ck, lm_ck = load_checkpoint(args.vq), load_checkpoint(args.lm)
     ev = json.load(open(args.eval)) if os.path.exists(args.eval) else {"quick_eval_100_prompts": lm_ck.get("eval")}
     export_main(args.out, vq_ck, lm_ck, ev)
     docs = export_memory(args.out)
-    export_clip(args.out, torch.load(args.clip))
+    export_clip(args.out, load_checkpoint(args.clip))
     print("tokenizer verified on", verify_tokenizer(args.out), "strings")
     ref = export_reference(args.out, docs)
     print(json.dumps(ref["greedy_text_to_image"]["detected"]), ref["greedy_text_to_image"]["min_top2_margin"])

@@ -38,7 +38,7 @@ class HeadNorm(nn.Module):
 
 
 def rope_tables(positions, hd, theta):
-    inv = 1.0 / (theta ** (torch.arange(0, hd, 2, dtype=torch.int64).float() / hd))
+    inv = 1.0 / (theta ** (torch.arange(0, hd, 2, dtype=torch.int64, device=positions.device).float() / hd))
     f = positions.float()[..., None] * inv  # [..., hd/2]
     emb = torch.cat([f, f], -1)
     return emb.cos(), emb.sin()
@@ -129,8 +129,8 @@ class ChameleonLM(nn.Module):
         """ids [B,T] at positions start..start+T-1.  cache: None, or a list (one [k, v] per layer, initially
         empty lists) that is extended in place for incremental decoding.  Returns float logits [B,T,V]."""
         b, t = ids.shape
-        positions = torch.arange(start, start + t)[None].expand(b, t)
-        mask = torch.full((t, start + t), float("-inf")).triu(start + 1)[None, None]
+        positions = torch.arange(start, start + t, device=ids.device)[None].expand(b, t)
+        mask = torch.full((t, start + t), float("-inf"), device=ids.device).triu(start + 1)[None, None]
         cos, sin = rope_tables(positions, self.c["hidden_size"] // self.c["num_attention_heads"], self.c["rope_theta"])
         x = self.model.embed_tokens(ids)
         for i, layer in enumerate(self.model.layers):

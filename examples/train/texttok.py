@@ -44,7 +44,7 @@ U2B = {v: k for k, v in B2U.items()}
 
 def words():
     ws = ["a", "at", "the"] + world.SIZES + world.COLOUR_NAMES + world.SHAPES + world.ROWS + world.COLS
-    ws += world.STICKER_NAMES
+    ws += world.STICKER_NAMES + world.ANON_NAMES
     for q in world.VQA.values():
         ws += re.findall(r"[a-z]+", q)
     ws += ["make", "it", "move", "to"]

@@ -62,6 +62,7 @@ def main():
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--seed", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -74,6 +75,8 @@ def main():
         for n, p in model.named_parameters():
             if p.dim() >= 2:
                 p.normal_(0, 0.02 if "embedding" in n else 1 / math.sqrt(p[0].numel()))
+    dev = torch.device(args.device)
+    model.to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     t0 = time.time()
     for step in range(args.steps):
@@ -81,9 +84,9 @@ def main():
         for g in opt.param_groups:
             g["lr"] = lr
         ids, px, _ = batch(rng, tok, args.batch)
-        te, ie = model.text_embeds(ids), model.image_embeds(px)
+        te, ie = model.text_embeds(ids.to(dev)), model.image_embeds(px.to(dev))
         logits = model.logit_scale.exp().clamp(max=100) * ie @ te.t()
-        lab = torch.arange(args.batch)
+        lab = torch.arange(args.batch, device=dev)
         loss = (F.cross_entropy(logits, lab) + F.cross_entropy(logits.t(), lab)) / 2
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -105,17 +108,17 @@ def main():
                 # candidates: the sticker pictures among 200 random plain pictures; right if the top image matches
                 # the caption's (shape, colour, row, col, size)
                 cand = sc + [world.random_scene(erng) for _ in range(200)]
-                ie = model.image_embeds(clip_pixels(np.stack([s.render() for s in cand])))
+                ie = model.image_embeds(clip_pixels(np.stack([s.render() for s in cand])).to(dev))
                 for s in sc:
-                    te = model.text_embeds(torch.tensor([tok.encode(s.caption())]))
+                    te = model.text_embeds(torch.tensor([tok.encode(s.caption())], device=dev))
                     best = cand[int((te @ ie.t()).argmax())]
                     ok += best.attrs() == s.attrs()
                 ev[name] = ok / len(sc)
             else:
-                ie, te = model.image_embeds(px), model.text_embeds(ids)
-                ev[name] = float(((te @ ie.t()).argmax(1) == torch.arange(len(scenes))).float().mean())
+                ie, te = model.image_embeds(px.to(dev)), model.text_embeds(ids.to(dev))
+                ev[name] = float(((te @ ie.t()).argmax(1).cpu() == torch.arange(len(scenes))).float().mean())
     print("EVAL", json.dumps(ev), flush=True)
-    torch.save({"config": cfg, "state_dict": model.state_dict(), "eval": ev, "minutes": (time.time() - t0) / 60,
+    torch.save({"config": cfg, "state_dict": {k: v.cpu() for k, v in model.state_dict().items()}, "eval": ev, "minutes": (time.time() - t0) / 60,
                 "seed": args.seed, "steps": args.steps}, args.out)
 
 

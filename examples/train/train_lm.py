@@ -29,10 +29,11 @@ from vqgan import VQModel, preprocess, postprocess
 
 TOK = texttok.Tokenizer()
 VOCAB = len(TOK) + (-len(TOK)) % 8
-LM_CONFIG = dict(hidden_size=128, intermediate_size=352, num_hidden_layers=4, num_attention_heads=4,
-                 num_key_value_heads=2, rms_norm_eps=1e-5, rope_theta=10000.0, max_position_embeddings=512,
+LM_CONFIG = dict(hidden_size=256, intermediate_size=704, num_hidden_layers=4, num_attention_heads=8,
+                 num_key_value_heads=4, rms_norm_eps=1e-5, rope_theta=10000.0, max_position_embeddings=512,
                  vocab_size=VOCAB)
-MIX = [("t2i", 0.35), ("i2t", 0.25), ("retrieval", 0.10), ("vqa", 0.10), ("edit", 0.10), ("infill", 0.10)]
+MIX = [("t2i", 0.30), ("i2t", 0.25), ("retrieval", 0.20), ("vqa", 0.08), ("edit", 0.09), ("infill", 0.08)]
+P_NAMED, P_ANON = 0.6, 0.7  # retrieval documents: share with a named target; of those, share of anonymous names
 EDIT_KINDS = ["colour", "shape", "left", "right", "top", "bottom", "size"]
 
 
@@ -74,12 +75,30 @@ def edit_of(scene, kind, rng):
     return f"move it to the {kind}", scene.replace(rng, row=kind)
 
 
+def device_of(model):
+    return next(model.parameters()).device
+
+
+def load_checkpoint(path):
+    """A checkpoint written by these scripts (plain dicts and tensors), on the CPU."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except TypeError:  # older PyTorch without weights_only
+        return torch.load(path, map_location="cpu")
+
+
+def generator(model, seed):
+    """A seeded random generator on the model's device (sampling draws there)."""
+    return torch.Generator(device=device_of(model)).manual_seed(seed)
+
+
 def encode_scenes(vq, scenes, bs=500):
     out = []
+    dev = device_of(vq)
     with torch.no_grad():
         for i in range(0, len(scenes), bs):
             imgs = np.stack([s.render() for s in scenes[i:i + bs]])
-            out.append(vq.encode(preprocess(imgs)).reshape(len(imgs), -1).numpy().astype(np.int16))
+            out.append(vq.encode(preprocess(imgs).to(dev)).reshape(len(imgs), -1).cpu().numpy().astype(np.int16))
     return np.concatenate(out)
 
 
@@ -87,13 +106,14 @@ class Pool:
     """Rendered scenes with their VQ codes (plain scenes, seen-sticker scenes, edit pairs)."""
 
     def __init__(self, vq, rng, n_plain, n_sticker, n_edit):
-        self.plain = [world.random_scene(rng) for _ in range(n_plain)]
+        # no held-out caption anywhere in training: neither as a picture's caption nor as an edit's source or target
+        self.plain = [world.random_train_scene(rng) for _ in range(n_plain)]
         self.sticker = [world.random_scene(rng, sticker=world.SEEN_STICKERS[rng.integers(8)]) for _ in range(n_sticker)]
         self.edits = []
         while len(self.edits) < n_edit:
-            src = world.random_scene(rng)
+            src = world.random_train_scene(rng)
             e = edit_of(src, EDIT_KINDS[rng.integers(len(EDIT_KINDS))], rng)
-            if e:
+            if e and not world.is_heldout(e[1]):
                 self.edits.append((src, e[0], e[1]))
         allsc = self.plain + self.sticker + [e[0] for e in self.edits] + [e[2] for e in self.edits]
         codes = encode_scenes(vq, allsc)
@@ -126,12 +146,16 @@ def doc_i2t(cap, codes):
 
 def doc_retrieval(pool, rng):
     pick = lambda lst: lst[rng.integers(len(lst))]
-    if rng.random() < 0.5:
-        # sticker target: the name is bound to its (shape, colour), or -- half of the time -- to a random one
-        # for this document only, so that the model learns to copy the appearance from the retrieved document.
-        name = world.SEEN_STICKERS[rng.integers(8)]
-        sc = world.STICKERS[name] if rng.random() < 0.5 else \
-            (world.SHAPES[rng.integers(4)], world.COLOUR_NAMES[rng.integers(6)])
+    if rng.random() < P_NAMED:
+        # named target: a seen sticker with its own (shape, colour), or -- most of the time -- a name with no
+        # fixed appearance, bound for this document only to the (shape, colour) of the retrieved picture, so that
+        # the model learns to copy a retrieved document's appearance (what the held-out stickers need).
+        if rng.random() >= P_ANON:
+            name = world.SEEN_STICKERS[rng.integers(8)]
+            sc = world.STICKERS[name]
+        else:
+            name = world.ANON_NAMES[rng.integers(len(world.ANON_NAMES))]
+            sc = (world.SHAPES[rng.integers(4)], world.COLOUR_NAMES[rng.integers(6)])
         t, r = pick(pool.by_sc[sc]), pick(pool.by_sc[sc])
         tcap = pool.plain[t].caption().replace(f"{sc[1]} {sc[0]}", name)
         rcap = pool.plain[r].caption().replace(f"{sc[1]} {sc[0]}", name)
@@ -240,38 +264,50 @@ def _groups(prompts):
 
 
 @torch.no_grad()
-def sample_images(model, prompts, cfg=1.0, temperature=1.0, top_p=0.9, greedy=False, gen=None):
+def sample_images(model, prompts, cfg=1.0, temperature=1.0, top_p=0.9, greedy=False, gen=None, cdk=None):
     """Image tokens for each prompt (token lists ending in <racm3:break>), with a KV cache.
     Classifier-free guidance mixes u + cfg * (c - u), u from the unconditional stream <s> <racm3:break>.
-    Sampling is restricted to the 256 image-token ids.  Returns codes [N,64]."""
-    out = torch.zeros(len(prompts), 64, dtype=torch.long)
+    cdk=(k, alpha): contrastive decoding top-k against that unconditional (amateur) stream, as the library's
+    sampler chain does it: on V = {t : p(t) >= alpha * k-th largest p} sample from softmax(log p - log p_u),
+    p the guided distribution.  Sampling is restricted to the 256 image-token ids.  Returns codes [N,64]."""
+    dev = device_of(model)
+    out = torch.zeros(len(prompts), 64, dtype=torch.long, device=dev)
     for L, idx in _groups(prompts):
         n = len(idx)
         cc = model.new_cache()
-        lc = model(torch.tensor([prompts[i] for i in idx]), cc, 0)[:, -1]
-        if cfg != 1.0:
+        lc = model(torch.tensor([prompts[i] for i in idx], device=dev), cc, 0)[:, -1]
+        amateur = cfg != 1.0 or cdk is not None
+        if amateur:
             cu = model.new_cache()
-            lu = model(torch.tensor([[BOS, BOI]] * n), cu, 0)[:, -1]
+            lu = model(torch.tensor([[BOS, BOI]] * n, device=dev), cu, 0)[:, -1]
         for step in range(64):
             lg = lc[:, IMG0:IMG0 + 256]
-            if cfg != 1.0:
+            if amateur:
                 u = lu[:, IMG0:IMG0 + 256]
-                lg = u + cfg * (lg - u)
-            if greedy:
+                if cfg != 1.0:
+                    lg = u + cfg * (lg - u)
+            if cdk is not None:
+                k, alpha = cdk
+                lp = torch.log_softmax(lg, -1)
+                kth = lp.topk(k, -1).values[:, -1:]
+                sc = (lp - torch.log_softmax(u, -1)) / temperature
+                sc = sc.masked_fill(lp < kth + math.log(alpha), float("-inf"))
+                nxt = torch.multinomial(torch.softmax(sc, -1), 1, generator=gen)[:, 0]
+            elif greedy:
                 nxt = lg.argmax(-1)
             else:
                 pr = torch.softmax(lg / temperature, -1)
                 sp, si = pr.sort(-1, descending=True)
                 sp[(sp.cumsum(-1) - sp) > top_p] = 0
                 nxt = si.gather(1, torch.multinomial(sp, 1, generator=gen))[:, 0]
-            out[idx, step] = nxt
+            out[torch.tensor(idx, device=dev), step] = nxt
             if step == 63:
                 break
             tok = (IMG0 + nxt)[:, None]
             lc = model(tok, cc, L + step)[:, -1]
-            if cfg != 1.0:
+            if amateur:
                 lu = model(tok, cu, 2 + step)[:, -1]
-    return out
+    return out.cpu()
 
 
 @torch.no_grad()
@@ -280,7 +316,7 @@ def greedy_text(model, prefixes, max_new=12):
     res = [None] * len(prefixes)
     for L, idx in _groups(prefixes):
         cache = model.new_cache()
-        lg = model(torch.tensor([prefixes[i] for i in idx]), cache, 0)[:, -1]
+        lg = model(torch.tensor([prefixes[i] for i in idx], device=device_of(model)), cache, 0)[:, -1]
         outs = [[] for _ in idx]
         done = [False] * len(idx)
         for step in range(max_new):
@@ -301,7 +337,7 @@ def greedy_text(model, prefixes, max_new=12):
 
 
 def eval_t2i(model, vq, scenes, cfg, greedy=False, seed=0, retrieved=None, bs=100):
-    gen = torch.Generator().manual_seed(seed)
+    gen = generator(model, seed)
     hits = {}
     for i in range(0, len(scenes), bs):
         chunk = scenes[i:i + bs]
@@ -314,7 +350,7 @@ def eval_t2i(model, vq, scenes, cfg, greedy=False, seed=0, retrieved=None, bs=10
             prompts.append(p + T(s.caption()) + [BOI])
         codes = sample_images(model, prompts, cfg=cfg, greedy=greedy, gen=gen)
         with torch.no_grad():
-            imgs = postprocess(vq.decode_codes(codes.reshape(-1, 8, 8)))
+            imgs = postprocess(vq.decode_codes(codes.reshape(-1, 8, 8).to(device_of(vq))))
         for im, s in zip(imgs, chunk):
             for k, v in world.attr_hits(world.detect(im), s.attrs()).items():
                 hits[k] = hits.get(k, 0) + v
@@ -329,17 +365,40 @@ def eval_captions(model, scenes, codes):
 def build_pool(args):
     torch.set_num_threads(args.threads)
     rng = np.random.default_rng(args.seed)
-    ck = torch.load(args.vq)
+    ck = load_checkpoint(args.vq)
     vq = VQModel(ck["config"])
     vq.load_state_dict(ck["state_dict"])
-    vq.eval()
+    vq.to(args.device).eval()
     return vq, Pool(vq, rng, args.pool, args.pool // 6, args.pool // 5)
+
+
+class DocumentStream(torch.utils.data.IterableDataset):
+    """Endless micro-batches of sampled documents; each loader worker draws from its own seeded stream."""
+
+    def __init__(self, pool, seed, rank, n_docs, n_micro):
+        self.pool, self.seed, self.rank, self.n_docs, self.n_micro = pool, seed, rank, n_docs, n_micro
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        rng = np.random.default_rng([self.seed, self.rank, info.id if info else 0])
+        while True:
+            yield make_batch(self.pool, rng, self.n_docs, self.n_micro)
+
+
+def learning_rate(args, step, progress):
+    """Linear warm-up over the first steps, then cosine to 10 % over the run (progress 0..1 of steps or time)."""
+    warm = 20 if args.init else 100
+    if step < warm:
+        return args.lr * (step + 1) / warm
+    return args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
 def worker(rank, args, vq=None, pool=None):
     import torch.distributed as dist
     torch.set_num_threads(args.threads)
     world_size = args.procs
+    dev = torch.device(args.device)
+    configure(args)  # spawned processes import this module afresh
     if world_size > 1:
         dist.init_process_group("gloo", init_method=f"file://{os.path.abspath(args.out)}.rendezvous",
                                 rank=rank, world_size=world_size)
@@ -347,7 +406,6 @@ def worker(rank, args, vq=None, pool=None):
     t0 = time.time()
     if pool is None:
         vq, pool = build_pool(args)
-    rng = np.random.default_rng([args.seed, rank])  # each process its own document stream
 
     model = ChameleonLM(LM_CONFIG)
     with torch.no_grad():
@@ -358,36 +416,51 @@ def worker(rank, args, vq=None, pool=None):
             l.self_attn.o_proj.weight.mul_(1 / math.sqrt(2 * LM_CONFIG["num_hidden_layers"]))
             l.mlp.down_proj.weight.mul_(1 / math.sqrt(2 * LM_CONFIG["num_hidden_layers"]))
     if args.init:  # continue training from a checkpoint (fresh optimizer, short warm-up, new cosine)
-        model.load_state_dict(torch.load(args.init)["state_dict"])
+        model.load_state_dict(load_checkpoint(args.init)["state_dict"])
+    model.to(dev)
     params = list(model.parameters())
-    decay = [p for n, p in model.named_parameters() if p.dim() == 2]
-    nodecay = [p for n, p in model.named_parameters() if p.dim() != 2]
+    # no weight decay on embeddings: rows of names that training never shows must keep their random directions
+    decay = [p for n, p in model.named_parameters() if p.dim() == 2 and "embed_tokens" not in n]
+    nodecay = [p for n, p in model.named_parameters() if p.dim() != 2 or "embed_tokens" in n]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": nodecay, "weight_decay": 0.0}],
                             lr=args.lr, betas=(0.9, 0.95))
+    loader = torch.utils.data.DataLoader(
+        DocumentStream(pool, args.seed, rank, args.docs, args.micro), batch_size=None, num_workers=args.workers,
+        pin_memory=dev.type == "cuda", **({"prefetch_factor": 4, "persistent_workers": True} if args.workers else {}))
+    batches = iter(loader)
     if rank == 0:
-        print(f"params {sum(p.numel() for p in params) / 1e6:.2f} M, vocab {VOCAB}, processes {world_size}", flush=True)
+        print(f"params {sum(p.numel() for p in params) / 1e6:.2f} M, vocab {VOCAB}, processes {world_size}, "
+              f"device {dev}, loader workers {args.workers}", flush=True)
     log = []
     t1 = time.time()
     ntok = 0
-    for step in range(args.steps):
-        warm = 20 if args.init else 100
-        lr = args.lr * (step + 1) / warm if step < warm else \
-            args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, args.steps - warm))))
+    step = 0
+    budget = args.minutes * 60 if args.minutes else None
+    while True:
+        progress = (time.time() - t1) / budget if budget else step / max(1, args.steps)
+        if world_size > 1 and budget:  # every process stops at the same step
+            pt = torch.tensor(progress)
+            dist.all_reduce(pt, op=dist.ReduceOp.MAX)
+            progress = pt.item()
+        if progress >= 1.0 or step >= args.steps:
+            break
+        lr = learning_rate(args, step, progress)
         for g in opt.param_groups:
             g["lr"] = lr
-        micro = make_batch(pool, rng, args.docs, args.micro)
+        micro = next(batches)
         n_t = torch.tensor(float(sum(int((t >= 0).sum()) for _, t in micro)))
         if world_size > 1:
             dist.all_reduce(n_t)
         opt.zero_grad(set_to_none=False)
-        tot = 0.0
+        tot = torch.zeros((), device=dev)
         for ids, tgt in micro:
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+            ids, tgt = ids.to(dev, non_blocking=True), tgt.to(dev, non_blocking=True)
+            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=args.bf16):
                 logits = model(ids)
             loss = F.cross_entropy(logits.reshape(-1, VOCAB), tgt.reshape(-1), ignore_index=-100,
-                                   reduction="sum") / n_t
+                                   reduction="sum") / n_t.item()
             loss.backward()
-            tot += loss.item()
+            tot += loss.detach()
         if world_size > 1:
             flat = torch.cat([p.grad.reshape(-1) for p in params])
             dist.all_reduce(flat)
@@ -395,33 +468,41 @@ def worker(rank, args, vq=None, pool=None):
             for p in params:
                 p.grad.copy_(flat[o:o + p.numel()].view_as(p))
                 o += p.numel()
-            lt = torch.tensor(tot)
-            dist.all_reduce(lt)
-            tot = lt.item()
+            dist.all_reduce(tot)
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         ntok += int(n_t)
-        if rank == 0 and (step % 50 == 0 or step == args.steps - 1):
-            msg = dict(step=step, loss=round(tot, 4), lr=round(lr, 6), sec=round(time.time() - t1, 1),
+        if rank == 0 and (step % args.log_every == 0):
+            msg = dict(step=step, loss=round(tot.item(), 4), lr=round(lr, 6), sec=round(time.time() - t1, 1),
                        tok_s=round(ntok / (time.time() - t1)))
             print(json.dumps(msg), flush=True)
             log.append(msg)
-        if rank == 0 and step % 100 == 99:
-            torch.save({"config": LM_CONFIG, "state_dict": model.state_dict(), "step": step}, args.out + ".partial")
+        if rank == 0 and step % args.save_every == args.save_every - 1:
+            torch.save({"config": LM_CONFIG, "state_dict": cpu_state(model, args.save_bf16), "step": step},
+                       args.out + ".partial")
+        step += 1
     if world_size > 1:
         dist.barrier()
         dist.destroy_process_group()
     if rank != 0:
         return
+    msg = dict(step=step, loss=round(tot.item(), 4), sec=round(time.time() - t1, 1), tok_s=round(ntok / (time.time() - t1)))
+    print(json.dumps(msg), flush=True)
+    log.append(msg)
     train_min = (time.time() - t1) / 60
-    torch.save({"config": LM_CONFIG, "state_dict": model.state_dict(), "log": log, "train_minutes": train_min,
-                "pool_minutes": (t1 - t0) / 60, "seed": args.seed, "steps": args.steps, "procs": world_size,
-                "docs_per_step": args.docs * world_size, "tokens": ntok, "init": args.init, "lr": args.lr}, args.out)
-    print(f"saved {args.out}; training {train_min:.1f} min, {ntok} tokens", flush=True)
+    ck = {"config": LM_CONFIG, "state_dict": cpu_state(model, args.save_bf16), "log": log, "train_minutes": train_min,
+          "mix": MIX, "p_named": P_NAMED, "p_anon": P_ANON,
+          "pool_minutes": (t1 - t0) / 60, "seed": args.seed, "steps": step, "procs": world_size,
+          "docs_per_step": args.docs * world_size, "tokens": ntok, "init": args.init, "lr": args.lr,
+          "device": str(dev), "pool": args.pool}
+    torch.save(ck, args.out)
+    print(f"saved {args.out}; training {train_min:.1f} min, {step} steps, {ntok} tokens", flush=True)
+    if args.eval_n <= 0:
+        return
 
     model.eval()
     erng = np.random.default_rng(12345)
-    scenes = [world.random_scene(erng) for _ in range(args.eval_n)]
+    scenes = [world.random_heldout_scene(erng) for _ in range(args.eval_n)]
     codes = encode_scenes(vq, scenes)
     te = time.time()
     res = {"captions_exact": eval_captions(model, scenes, codes)}
@@ -430,28 +511,58 @@ def worker(rank, args, vq=None, pool=None):
         te = time.time()
         res[f"t2i_cfg{cfg}"] = eval_t2i(model, vq, scenes, cfg, seed=1)
         print(cfg, res[f"t2i_cfg{cfg}"], f"{time.time() - te:.0f}s", flush=True)
-    ck = torch.load(args.out)
     ck["eval"] = res
     torch.save(ck, args.out)
     print("EVAL", json.dumps(res), flush=True)
+
+
+def configure(args):
+    """The decoder's shape and the document mix from the command line: heads of 32, two query heads per key/value head."""
+    global MIX, P_NAMED, P_ANON
+    if args.mix:
+        MIX = [(k, float(v)) for k, v in (kv.split("=") for kv in args.mix.split(","))]
+        assert abs(sum(p for _, p in MIX) - 1) < 1e-6 and {k for k, _ in MIX} <= {"t2i", "i2t", "retrieval", "vqa", "edit", "infill"}, args.mix
+    P_NAMED, P_ANON = args.p_named, args.p_anon
+    LM_CONFIG.update(num_hidden_layers=args.layers, hidden_size=args.hidden, intermediate_size=args.inter,
+                     num_attention_heads=args.hidden // 32, num_key_value_heads=args.hidden // 64)
+
+
+def cpu_state(model, bf16):
+    """The state dict on the CPU; in bf16 when asked (the demo ships bf16 weights, so nothing is lost)."""
+    return {k: (v.detach().to("cpu", torch.bfloat16) if bf16 and v.is_floating_point() else v.detach().cpu())
+            for k, v in model.state_dict().items()}
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--vq", default="runs/vq.pt")
     ap.add_argument("--out", default="runs/lm.pt")
-    ap.add_argument("--steps", type=int, default=380)
+    ap.add_argument("--steps", type=int, default=380, help="training steps (the most, with --minutes)")
+    ap.add_argument("--minutes", type=float, default=None,
+                    help="train for this wall-clock time instead: the cosine schedule follows elapsed time")
     ap.add_argument("--docs", type=int, default=16, help="documents per step and process")
     ap.add_argument("--micro", type=int, default=2)
     ap.add_argument("--procs", type=int, default=2, help="data-parallel processes (gloo), one thread each")
+    ap.add_argument("--workers", type=int, default=0, help="document-sampling processes per training process")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda")
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--seed", type=int, default=2)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--pool", type=int, default=8000)
+    ap.add_argument("--layers", type=int, default=LM_CONFIG["num_hidden_layers"])
+    ap.add_argument("--hidden", type=int, default=LM_CONFIG["hidden_size"], help="model width (heads of 32)")
+    ap.add_argument("--inter", type=int, default=LM_CONFIG["intermediate_size"], help="SwiGLU width")
     ap.add_argument("--eval_n", type=int, default=200)
+    ap.add_argument("--log_every", type=int, default=50)
+    ap.add_argument("--save_every", type=int, default=100)
+    ap.add_argument("--save_bf16", action="store_true", help="store the weights in bf16 (as the demo ships them)")
     ap.add_argument("--init", default=None, help="continue from this LM checkpoint")
-    ap.add_argument("--bf16", action="store_true", help="bf16 autocast (only where the CPU has fast bf16)")
+    ap.add_argument("--mix", default=None, help="document mix, e.g. t2i=0.3,i2t=0.25,retrieval=0.2,vqa=0.08,edit=0.09,infill=0.08")
+    ap.add_argument("--p_named", type=float, default=P_NAMED, help="retrieval documents with a named target")
+    ap.add_argument("--p_anon", type=float, default=P_ANON, help="of those, the share with an anonymous name")
+    ap.add_argument("--bf16", action="store_true", help="bf16 autocast (GPUs, or CPUs with fast bf16)")
     args = ap.parse_args()
+    configure(args)
     rdv = os.path.abspath(args.out) + ".rendezvous"
     if os.path.exists(rdv):
         os.remove(rdv)

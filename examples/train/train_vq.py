@@ -56,7 +56,7 @@ def local_masks(model):
         convs += [b.conv1, b.conv2]
     convs.append(enc.conv_out)
     for c in convs:
-        masks[c.weight] = centre.expand_as(c.weight).clone()
+        masks[c.weight] = centre.to(c.weight.device).expand_as(c.weight).clone()
     masks[enc.mid.attn_1.proj_out.weight] = torch.zeros_like(enc.mid.attn_1.proj_out.weight)
     masks[enc.mid.attn_1.proj_out.bias] = torch.zeros_like(enc.mid.attn_1.proj_out.bias)
     return masks
@@ -66,10 +66,11 @@ def evaluate(model, n=1000, seed=999):
     rng = np.random.default_rng(seed)
     imgs, scenes = world.render_batch(rng, n)
     model.eval()
+    dev = next(model.parameters()).device
     with torch.no_grad():
-        codes = torch.cat([model.encode(preprocess(imgs[i:i + 200])) for i in range(0, n, 200)])
-    with torch.no_grad():
+        codes = torch.cat([model.encode(preprocess(imgs[i:i + 200]).to(dev)) for i in range(0, n, 200)])
         rec = np.concatenate([postprocess(model.decode_codes(codes[i:i + 200])) for i in range(0, n, 200)])
+        codes = codes.cpu()
     hits = {}
     for im, s in zip(rec, scenes):
         for k, v in world.attr_hits(world.detect(im), s.attrs()).items():
@@ -92,6 +93,10 @@ def main():
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda")
+    ap.add_argument("--minutes", type=float, default=None,
+                    help="train for this wall-clock time (at most --steps): the cosine schedule follows elapsed time")
+    ap.add_argument("--log_every", type=int, default=50)
     ap.add_argument("--init", default=None, help="start from this checkpoint (second stage)")
     ap.add_argument("--one_white", action="store_true",
                     help="keep a single code for pure-white patches: white-majority codes are re-seeded elsewhere")
@@ -100,9 +105,11 @@ def main():
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
 
+    dev = torch.device(args.device)
     model = VQModel(VQ_CONFIG)
     if args.init:
-        model.load_state_dict(torch.load(args.init)["state_dict"])
+        model.load_state_dict(torch.load(args.init, map_location="cpu")["state_dict"])
+    model.to(dev)
     masks = local_masks(model)
     with torch.no_grad():
         for p, m in masks.items():
@@ -112,33 +119,39 @@ def main():
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=args.lr, betas=(0.9, 0.99))
     K, D = cb.shape
-    ema_count = torch.ones(K)
-    ema_white = torch.zeros(K)
+    ema_count = torch.ones(K, device=dev)
+    ema_white = torch.zeros(K, device=dev)
     ema_sum = cb.detach().clone()
-    usage = torch.full((K,), 1.0 / K)
+    usage = torch.full((K,), 1.0 / K, device=dev)
     decay = 0.95
     t0 = time.time()
     log = []
-    for step in range(args.steps):
+    budget = args.minutes * 60 if args.minutes else None
+    step = 0
+    while True:
+        # progress through the run: by steps, or by wall-clock time under --minutes
+        progress = (time.time() - t0) / budget if budget else step / args.steps
+        if progress >= 1.0 or step >= args.steps:
+            break
         w0 = 0 if args.init else 50
         lr = args.lr * (step + 1) / w0 if step < w0 else \
-            args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * (step - w0) / max(1, args.steps - w0))))
+            args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
         for g in opt.param_groups:
             g["lr"] = lr
         imgs, _ = world.render_batch(rng, args.batch)
-        x = preprocess(imgs)
-        tgt = target_of(imgs)
+        x = preprocess(imgs).to(dev, non_blocking=True)
+        tgt = target_of(imgs).to(dev, non_blocking=True)
         z = model.encode_latent(x).float()
         zf = z.permute(0, 2, 3, 1).reshape(-1, D)
-        white = torch.from_numpy((imgs.reshape(-1, 8, 4, 8, 4, 3) == 255).all(axis=(2, 4, 5)).reshape(-1))
+        white = torch.from_numpy((imgs.reshape(-1, 8, 4, 8, 4, 3) == 255).all(axis=(2, 4, 5)).reshape(-1)).to(dev)
         if step == 0 and not args.init:
             with torch.no_grad():
                 if args.one_white:  # one code for white, the rest from latents of non-white patches
-                    nw = torch.nonzero(~white).flatten().numpy()
-                    cb[1:] = zf[torch.from_numpy(rng.choice(nw, K - 1, replace=False))]
+                    nw = torch.nonzero(~white).flatten().cpu().numpy()
+                    cb[1:] = zf[torch.from_numpy(rng.choice(nw, K - 1, replace=False)).to(dev)]
                     cb[0] = zf[white].mean(0)
                 else:
-                    cb.copy_(zf[torch.from_numpy(rng.choice(len(zf), K, replace=False))])
+                    cb.copy_(zf[torch.from_numpy(rng.choice(len(zf), K, replace=False)).to(dev)])
                 ema_sum.copy_(cb)
         with torch.no_grad():
             d = (zf ** 2).sum(1, keepdim=True) + (cb ** 2).sum(1)[None] - 2 * zf @ cb.t()
@@ -152,7 +165,7 @@ def main():
             cnt_s = (ema_count + 1e-5) / (n + K * 1e-5) * n
             cb.copy_(ema_sum / cnt_s[:, None])
             usage.mul_(0.99).add_(cnt / cnt.sum(), alpha=0.01)
-            if step % 10 == 9 and step < args.steps * 0.85:
+            if step % 10 == 9 and progress < 0.85:
                 dead = usage < 0.03 / K
                 if args.one_white:
                     wshare = ema_white / ema_count.clamp_min(1e-8)
@@ -161,11 +174,11 @@ def main():
                     dead |= extra
                 dead = torch.nonzero(dead).flatten()
                 if len(dead):
-                    w = dmin.clamp_min(1e-8).double().numpy()
+                    w = dmin.clamp_min(1e-8).double().cpu().numpy()
                     if args.one_white:  # re-seed only at latents of patches that are not pure white
-                        w = w * (~white).double().numpy()
+                        w = w * (~white).double().cpu().numpy()
                     pick = rng.choice(len(zf), len(dead), replace=False, p=w / w.sum())
-                    new = zf[torch.from_numpy(pick)]
+                    new = zf[torch.from_numpy(pick).to(dev)]
                     cb[dead] = new
                     ema_sum[dead] = new
                     ema_count[dead] = 1.0
@@ -186,18 +199,20 @@ def main():
         with torch.no_grad():
             for p, m in masks.items():
                 p.mul_(m)
-        if step % 50 == 0 or step == args.steps - 1:
+        if step % args.log_every == 0:
             msg = dict(step=step, mse=round(mse.item(), 5), commit=round(commit.item(), 5),
                        white_codes=int((ema_white / ema_count.clamp_min(1e-8) > 0.5).sum()),
                        used=int((usage > 0.03 / K).sum()), lr=round(lr, 6), sec=round(time.time() - t0, 1))
             print(json.dumps(msg), flush=True)
             log.append(msg)
-        if step % 100 == 99:
+        if step % 500 == 499:
             torch.save({"config": VQ_CONFIG, "state_dict": model.state_dict(), "step": step}, args.out + ".partial")
+        step += 1
     ev = evaluate(model)
     print("EVAL", json.dumps(ev), flush=True)
-    torch.save({"config": VQ_CONFIG, "state_dict": model.state_dict(), "eval": ev, "log": log,
-                "minutes": (time.time() - t0) / 60, "seed": args.seed, "steps": args.steps}, args.out)
+    state = {k: v.cpu() for k, v in model.state_dict().items()}
+    torch.save({"config": VQ_CONFIG, "state_dict": state, "eval": ev, "log": log, "batch": args.batch,
+                "minutes": (time.time() - t0) / 60, "seed": args.seed, "steps": step, "device": str(dev)}, args.out)
     print("saved", args.out, f"{(time.time() - t0) / 60:.1f} min", flush=True)
 
 

@@ -216,5 +216,5 @@ def preprocess(u8):
 
 def postprocess(x):
     """decoder output [B,3,H,W] -> uint8 [B,H,W,3] (clamp, (x+1)/2*255 in float32, truncate)."""
-    t = ((x.float().clamp(-1, 1) + 1) / 2).permute(0, 2, 3, 1).numpy().astype("float32") * 255
+    t = ((x.float().clamp(-1, 1) + 1) / 2).permute(0, 2, 3, 1).cpu().numpy().astype("float32") * 255
     return t.astype("uint8")

@@ -44,6 +44,28 @@ STICKER_NAMES = list(STICKERS)
 SEEN_STICKERS = STICKER_NAMES[:8]
 HELDOUT_STICKERS = STICKER_NAMES[8:]
 
+# Names with no fixed appearance, used only in training's retrieval documents: each such document binds the
+# name to a random (shape, colour) shown by the retrieved picture, so the model learns to copy a retrieved
+# document's appearance rather than to memorise names (what the held-out stickers need).
+_ONSETS = ["b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z"]
+_NUCLEI = ["a", "e", "i", "o", "u"]
+_CODAS = ["b", "g", "k", "m", "n", "p", "sh", "x"]
+
+
+def _anon_names(n=48, seed=31337):
+    rng = np.random.default_rng(seed)
+    taken = set(STICKER_NAMES) | {"a", "at", "the", "make", "it", "move", "to"}
+    out = []
+    while len(out) < n:
+        w = "".join(x[rng.integers(len(x))] for x in (_ONSETS, _NUCLEI, _CODAS, _NUCLEI))
+        if w not in taken:
+            taken.add(w)
+            out.append(w)
+    return out
+
+
+ANON_NAMES = _anon_names()
+
 # Templates for the text tasks.
 VQA = {
     "colour": "what colour is the shape?",
@@ -104,6 +126,35 @@ class Scene:
         return f"a {self.size} {what} at the {self.row} {self.col}"
 
 
+def _heldout_combos(n=72, seed=2026):
+    """The (shape, colour, row, col, size) captions never shown in training: text->image is evaluated on them."""
+    combos = [(s, c, r, k, z) for s in SHAPES for c in COLOUR_NAMES for r in ROWS for k in COLS for z in SIZES]
+    pick = np.random.default_rng(seed).permutation(len(combos))[:n]
+    return [combos[i] for i in sorted(pick)]
+
+
+HELDOUT_COMBOS = _heldout_combos()
+_HELDOUT_SET = set(HELDOUT_COMBOS)
+
+
+def is_heldout(scene):
+    return scene.sticker is None and scene.attrs() in _HELDOUT_SET
+
+
+def random_train_scene(rng, **kw):
+    """random_scene, never one of the held-out captions."""
+    while True:
+        s = random_scene(rng, **kw)
+        if not is_heldout(s):
+            return s
+
+
+def random_heldout_scene(rng):
+    """A fresh render of one of the held-out captions (never seen in training)."""
+    shape, colour, row, col, size = HELDOUT_COMBOS[rng.integers(len(HELDOUT_COMBOS))]
+    return random_scene(rng, shape=shape, colour=colour, row=row, col=col, size=size)
+
+
 def random_scene(rng, shape=None, colour=None, row=None, col=None, size=None, sticker=None):
     if sticker is not None:
         shape, colour = STICKERS[sticker]
@@ -118,7 +169,7 @@ def random_scene(rng, shape=None, colour=None, row=None, col=None, size=None, st
 
 
 def render_batch(rng, n):
-    """n random plain scenes rendered to uint8 [n,32,32,3] (used by the VQ trainer)."""
+    """n random plain scenes rendered to uint8 [n,32,32,3] (used by the VQ trainer; pictures of every caption)."""
     scenes = [random_scene(rng) for _ in range(n)]
     return np.stack([s.render() for s in scenes]), scenes
 

@@ -8,7 +8,10 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
+import dev.cm3leon.vq.ImageFiles;
+
 import java.io.PrintWriter;
+import java.util.ArrayList;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -28,12 +31,15 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = {"-o", "--out"}, defaultValue = "demo-output", description = "folder for the images (default ${DEFAULT-VALUE})") Path out;
     @Option(names = "--seed", defaultValue = "1", description = "random seed (default ${DEFAULT-VALUE})") long seed;
     @Option(names = "--prompt", description = "prompts to draw (default: four examples)") List<String> prompts;
+    @Option(names = "--grid", description = "also write one PNG with every drawing under its prompt and the caption read back")
+    Path grid;
 
     @Override
     public Integer call() {
         PrintWriter o = spec.commandLine().getOut();
         try (Cm3Leon m = model.load()) {
             List<String> list = prompts == null ? PROMPTS : prompts;
+            List<ContactSheet.Cell> cells = new ArrayList<>();
             for (int i = 0; i < list.size(); i++) {
                 String prompt = list.get(i);
                 GeneratedImage img = m.textToImage(prompt).seed(seed + i)
@@ -44,6 +50,11 @@ final class DemoCommand implements Callable<Integer> {
                 o.printf("text→image: \"%s\" → %s (%.1f tokens/s)%n", prompt, file, img.timings().stepsPerSecond());
                 o.printf("image→text: %s → \"%s\"%n", file, caption);
                 o.flush();
+                cells.add(new ContactSheet.Cell(img.image(), prompt, "→ " + caption));
+            }
+            if (grid != null) {
+                ImageFiles.writePng(ContactSheet.render(cells, 4), grid);
+                o.printf("grid: %s%n", grid);
             }
         }
         return 0;

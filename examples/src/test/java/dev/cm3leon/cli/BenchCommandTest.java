@@ -14,7 +14,7 @@ class BenchCommandTest {
 
     @Test
     void printsOneLinePerTestWithTheRooflineBesideIt() {
-        InspectCommandsTest.Run r = InspectCommandsTest.run("bench", "--synthetic", "tiny", "--dir", dir.toString(),
+        CliRun r = CliRun.of("bench", "--synthetic", "tiny", "--dir", dir.toString(),
                 "-p", "16", "-n", "4", "-s", "1,2", "-r", "1");
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).contains("| model", "| pp16 ", "| tg4 ", "GFLOP/s", "GB/s", "% of roofline", "VmRSS", "start-up:");
@@ -24,7 +24,7 @@ class BenchCommandTest {
 
     @Test
     void quantizesAtLoadAndReadsGguf() {
-        InspectCommandsTest.Run r = InspectCommandsTest.run("bench", "--synthetic", "tiny", "--synthetic-format", "gguf",
+        CliRun r = CliRun.of("bench", "--synthetic", "tiny", "--synthetic-format", "gguf",
                 "--dir", dir.toString(), "-p", "0", "-n", "2", "-s", "1", "-r", "1", "--quantize", "q4_0");
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).contains("| q4_0 ");
@@ -32,7 +32,7 @@ class BenchCommandTest {
 
     @Test
     void needsExactlyOneModel() {
-        InspectCommandsTest.Run r = InspectCommandsTest.run("bench");
+        CliRun r = CliRun.of("bench");
         assertThat(r.exit()).isNotZero();
         assertThat(r.err()).contains("--model or --synthetic");
     }

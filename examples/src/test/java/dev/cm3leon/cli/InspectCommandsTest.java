@@ -4,10 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.cm3leon.testing.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -17,16 +14,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** The parity tools, run as a user runs them, against the fixtures. */
 class InspectCommandsTest {
-    record Run(int exit, String out, String err) {
-    }
-
-    static Run run(String... args) {
-        StringWriter out = new StringWriter(), err = new StringWriter();
-        CommandLine cl = Main.commandLine();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        int exit = cl.execute(args);
-        return new Run(exit, out.toString().strip(), err.toString().strip());
+    static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     static String model() {
@@ -40,7 +29,7 @@ class InspectCommandsTest {
     @Test
     void generatePrintsTheReferenceIds() {
         JsonNode c = Fixtures.json("chameleon/golden.json").get("generate").get("cases").get("eos_stop");
-        Run r = run("inspect", "generate", "--model", model(), "--tokens", csv(c.get("prompt_ids")), "--max-new-tokens", "16", "--greedy");
+        CliRun r = run("inspect", "generate", "--model", model(), "--tokens", csv(c.get("prompt_ids")), "--max-new-tokens", "16", "--greedy");
         assertThat(r.exit()).isZero();
         assertThat(r.out()).isEqualTo(csv(c.get("new_token_ids")));
     }
@@ -48,7 +37,7 @@ class InspectCommandsTest {
     @Test
     void guidedImageModeReproducesTheReference() {
         JsonNode c = Fixtures.json("chameleon/cfg_golden.json").get("cases").get("scale_3");
-        Run r = run("inspect", "generate", "--model", model(), "--tokens", csv(c.get("cond_prompt")), "--mode", "image",
+        CliRun r = run("inspect", "generate", "--model", model(), "--tokens", csv(c.get("cond_prompt")), "--mode", "image",
                 "--uncond-tokens", csv(c.get("uncond_prompt")), "--cfg-scale", "3");
         assertThat(r.exit()).isZero();
         assertThat(r.out()).isEqualTo(csv(c.get("output_ids")));
@@ -58,7 +47,7 @@ class InspectCommandsTest {
     void logitsAreWrittenAsFloat32RowMajor(@TempDir Path dir) throws Exception {
         JsonNode c = Fixtures.json("chameleon/golden.json").get("forward").get("text");
         Path out = dir.resolve("logits.f32");
-        Run r = run("inspect", "logits", "--model", model(), "--tokens", csv(c.get("input_ids")), "--out", out.toString());
+        CliRun r = run("inspect", "logits", "--model", model(), "--tokens", csv(c.get("input_ids")), "--out", out.toString());
         assertThat(r.exit()).isZero();
         float[] actual = Fixtures.f32(out), expected = Fixtures.f32("chameleon", c.get("logits"));
         assertThat(Fixtures.maxAbsDiff(actual, expected)).isLessThanOrEqualTo(1e-4);
@@ -75,7 +64,7 @@ class InspectCommandsTest {
                 {"inspect", "generate", "--model", dir.toString(), "--tokens", "0"},
                 {"inspect", "logits", "--model", model(), "--tokens", "0"},
                 {"inspect", "generate", "--model", model(), "--tokens", "0,5", "--mode", "image"}}) {
-            Run r = run(args);
+            CliRun r = run(args);
             assertThat(r.exit()).as(String.join(" ", args)).isNotZero();
             assertThat(r.err().lines().filter(l -> l.startsWith("cm3leon: ")).count()).as(r.err()).isEqualTo(1);
         }

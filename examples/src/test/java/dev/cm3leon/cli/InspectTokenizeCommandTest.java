@@ -5,13 +5,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.cm3leon.testing.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,17 +21,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 class InspectTokenizeCommandTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    record Run(int exit, String out, String err) {
-    }
-
-    static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        CommandLine cl = Main.commandLine();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        int exit = cl.execute(args);
-        return new Run(exit, out.toString(), err.toString().strip());
+    static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     private static String tokenizer(String name) {
@@ -61,8 +49,8 @@ class InspectTokenizeCommandTest {
         }
         Path input = jsonl(dir, "texts.jsonl", texts);
 
-        Run plain = run("inspect", "tokenize", "--tokenizer", tokenizer("mistral"), "--input", input.toString());
-        Run special = run("inspect", "tokenize", "--tokenizer", tokenizer("mistral"), "--input", input.toString(),
+        CliRun plain = run("inspect", "tokenize", "--tokenizer", tokenizer("mistral"), "--input", input.toString());
+        CliRun special = run("inspect", "tokenize", "--tokenizer", tokenizer("mistral"), "--input", input.toString(),
                 "--add-special-tokens");
 
         assertThat(plain.exit()).isZero();
@@ -78,9 +66,9 @@ class InspectTokenizeCommandTest {
         List<JsonNode> cases = cases("qwen3").subList(0, 120);
         Path input = jsonl(dir, "ids.jsonl", cases.stream().map(c -> c.get("ids_with_special").toString()).toList());
 
-        Run keep = run("inspect", "tokenize", "--tokenizer", tokenizer("qwen3"), "--input", input.toString(),
+        CliRun keep = run("inspect", "tokenize", "--tokenizer", tokenizer("qwen3"), "--input", input.toString(),
                 "--decode");
-        Run skip = run("inspect", "tokenize", "--tokenizer", tokenizer("qwen3"), "--input", input.toString(),
+        CliRun skip = run("inspect", "tokenize", "--tokenizer", tokenizer("qwen3"), "--input", input.toString(),
                 "--decode", "--skip-special-tokens");
 
         assertThat(keep.exit()).isZero();
@@ -119,10 +107,10 @@ class InspectTokenizeCommandTest {
     @Test
     void failsWithOneLineNamingTheLineOfBadInput(@TempDir Path dir) throws IOException {
         Path notString = jsonl(dir, "bad.jsonl", List.of("\"fine\"", "", "[1, 2]"));
-        Run r = run("inspect", "tokenize", "--tokenizer", tokenizer("gpt2"), "--input", notString.toString());
+        CliRun r = run("inspect", "tokenize", "--tokenizer", tokenizer("gpt2"), "--input", notString.toString());
         assertThat(r.exit()).isNotZero();
         assertThat(r.err()).isEqualTo("cm3leon: bad.jsonl:3: expected a JSON string, got array");
-        assertThat(r.out()).isEqualTo("[38125]" + System.lineSeparator());
+        assertThat(r.out()).isEqualTo("[38125]");
 
         Path notJson = jsonl(dir, "broken.jsonl", List.of("{oops"));
         r = run("inspect", "tokenize", "--tokenizer", tokenizer("gpt2"), "--input", notJson.toString());
@@ -143,7 +131,7 @@ class InspectTokenizeCommandTest {
     void reportsABrokenTokenizerFileInOneLine(@TempDir Path dir) throws IOException {
         Path broken = Files.writeString(dir.resolve("tokenizer.json"), "{\"model\": {\"type\": \"Nope\"}}");
         Path input = jsonl(dir, "texts.jsonl", List.of("\"hi\""));
-        Run r = run("inspect", "tokenize", "--tokenizer", broken.toString(), "--input", input.toString());
+        CliRun r = run("inspect", "tokenize", "--tokenizer", broken.toString(), "--input", input.toString());
         assertThat(r.exit()).isNotZero();
         assertThat(r.err()).isEqualTo("cm3leon: tokenizer.json: model type 'Nope' is not supported (only BPE is)");
     }

@@ -3,11 +3,8 @@ package dev.cm3leon.cli;
 import dev.cm3leon.testing.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -20,21 +17,13 @@ class VqCommandsTest {
     @TempDir
     Path tmp;
 
-    record Run(int exit, String out, String err) {
-    }
-
-    static Run run(String... args) {
-        StringWriter out = new StringWriter(), err = new StringWriter();
-        CommandLine cl = Main.commandLine();
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
-        int exit = cl.execute(args);
-        return new Run(exit, out.toString().strip(), err.toString().strip());
+    static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     @Test
     void encodePrintsTheReferenceCodes() {
-        Run r = run("inspect", "vq-encode", "--model", Fixtures.path("chameleon/model").toString(),
+        CliRun r = run("inspect", "vq-encode", "--model", Fixtures.path("chameleon/model").toString(),
                 "--image", Fixtures.path("chameleon/image.png").toString());
         assertThat(r.exit()).as(r.err()).isZero();
         String expected = Arrays.stream(Fixtures.ints(Fixtures.json("chameleon/golden.json").get("image").get("vq")
@@ -47,7 +36,7 @@ class VqCommandsTest {
         String codes = Arrays.stream(Fixtures.ints(Fixtures.json("vqgan/golden.json").get("image_encode").get("codes_rowmajor")))
                 .mapToObj(Integer::toString).collect(Collectors.joining(","));
         Path png = tmp.resolve("out/image.png"), raw = tmp.resolve("image.bin");
-        Run r = run("inspect", "vq-decode", "--model", Fixtures.path("vqgan").toString(), "--codes", codes,
+        CliRun r = run("inspect", "vq-decode", "--model", Fixtures.path("vqgan").toString(), "--codes", codes,
                 "--out", png.toString(), "--raw", raw.toString());
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(javax.imageio.ImageIO.read(png.toFile()).getWidth()).isEqualTo(32);
@@ -58,11 +47,11 @@ class VqCommandsTest {
 
     @Test
     void badInputIsOneLineAndANonZeroExit() {
-        Run r = run("inspect", "vq-decode", "--model", Fixtures.path("vqgan").toString(), "--codes", "1,2,99,4",
+        CliRun r = run("inspect", "vq-decode", "--model", Fixtures.path("vqgan").toString(), "--codes", "1,2,99,4",
                 "--out", tmp.resolve("x.png").toString());
         assertThat(r.exit()).isEqualTo(2);
         assertThat(r.err()).isEqualTo("cm3leon: code 99 at position 2 (row 1, column 0) is outside the codebook of 32 entries");
-        Run notImage = run("inspect", "vq-encode", "--model", Fixtures.path("vqgan").toString(),
+        CliRun notImage = run("inspect", "vq-encode", "--model", Fixtures.path("vqgan").toString(),
                 "--image", Fixtures.path("vqgan/vqgan.yaml").toString());
         assertThat(notImage.exit()).isEqualTo(2);
         assertThat(notImage.err()).contains("vqgan.yaml: not an image file").doesNotContain("\n");
