@@ -65,8 +65,10 @@ public final class DecodingOptions {
     private GuidanceSpec guidance = new NoGuidance();
     private boolean guideText;
     private Strategy strategy = Strategy.SAMPLE;
-    private int contrastiveK = 5;
-    private double contrastiveAlpha = 0.1;
+    // CD-K's plausibility set anchored at the most likely token (k 1): with k 5 the set admits tokens the
+    // unconditional stream merely finds unlikely, and images fall apart (examples/train/cdk_sweep.py)
+    private int contrastiveK = 1;
+    private double contrastiveAlpha = 0.3;
     private long seed = 0;
     private int samples = 1;
     private final List<SamplerStage> userStages = new ArrayList<>();

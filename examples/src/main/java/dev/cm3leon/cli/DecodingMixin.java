@@ -13,8 +13,8 @@ final class DecodingMixin {
     @Option(names = "--top-k", description = "keep the k most likely tokens") Integer topK;
     @Option(names = "--min-p", description = "drop tokens below this fraction of the most likely one") Double minP;
     @Option(names = "--greedy", description = "greedy decoding") boolean greedy;
-    @Option(names = "--cd-k", description = "contrastive decoding top-k: the k of CD-K") Integer cdK;
-    @Option(names = "--cd-alpha", defaultValue = "0.1", description = "contrastive decoding alpha (default ${DEFAULT-VALUE})") double cdAlpha;
+    @Option(names = "--cd-k", description = "contrastive decoding top-k: keep tokens within alpha of the k-th most likely (the library's default k is 1)") Integer cdK;
+    @Option(names = "--cd-alpha", defaultValue = "0.3", description = "contrastive decoding alpha (default ${DEFAULT-VALUE})") double cdAlpha;
     @Option(names = "--half-cd-k", description = "half the samples with top-p, half with CD-K") boolean halfCdK;
     @Option(names = "--samples", description = "decode N samples, keep the best") Integer samples;
     @Option(names = "--seed", defaultValue = "0", description = "random seed (default ${DEFAULT-VALUE})") long seed;
