@@ -96,11 +96,14 @@ public final class Q8Matrix extends MatrixWeights {
                 case 3 -> laneDot3(r * rowBytes, x, x0, x1, x2, out, t * rows + r);
                 default -> laneDot4(r * rowBytes, x, x0, x1, x2, x3, out, t * rows + r, m);
             }
-        } else if (m == 1) {
-            out[t * rows + r] = dot1(r * rowBytes, x, x0);
         } else {
-            int x1 = x0 + cols, x2 = m > 2 ? x1 + cols : x1, x3 = m > 3 ? x2 + cols : x2;
-            dot4(r * rowBytes, x, x0, x1, x2, x3, out, t * rows + r, m);
+            int x1 = m > 1 ? x0 + cols : x0, x2 = m > 2 ? x1 + cols : x1, x3 = m > 3 ? x2 + cols : x2;
+            switch (m) {
+                case 1 -> out[t * rows + r] = dot1(r * rowBytes, x, x0);
+                case 2 -> dot2(r * rowBytes, x, x0, x1, out, t * rows + r);
+                case 3 -> dot3(r * rowBytes, x, x0, x1, x2, out, t * rows + r);
+                default -> dot4(r * rowBytes, x, x0, x1, x2, x3, out, t * rows + r, m);
+            }
         }
     }
 
@@ -211,6 +214,53 @@ public final class Q8Matrix extends MatrixWeights {
         if (m > 1) out[o + rows] = a1.reduceLanes(VectorOperators.ADD);
         if (m > 2) out[o + 2 * rows] = a2.reduceLanes(VectorOperators.ADD);
         if (m > 3) out[o + 3 * rows] = a3.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Two inputs on wide vectors (AVX-512): no lanes spent on inputs that are not there. */
+    private void dot2(long p, float[] x, int x0, int x1, float[] out, int o) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
+        for (int k = 0; k < cols; k += BLOCK, p += BLOCK_BYTES) {
+            FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F);
+            for (int j = 0; j < BLOCK; j += STEP) {
+                ByteVector q = quants(p + 2 + j);
+                for (int part = 0; part < PARTS; part++) {
+                    FloatVector w = (FloatVector) q.convertShape(VectorOperators.B2F, F, part);
+                    int e = k + j + part * L;
+                    s0 = w.fma(FloatVector.fromArray(F, x, x0 + e), s0);
+                    s1 = w.fma(FloatVector.fromArray(F, x, x1 + e), s1);
+                }
+            }
+            FloatVector d = FloatVector.broadcast(F, scale(p));
+            a0 = s0.fma(d, a0);
+            a1 = s1.fma(d, a1);
+        }
+        out[o] = a0.reduceLanes(VectorOperators.ADD);
+        out[o + rows] = a1.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Three inputs on wide vectors. */
+    private void dot3(long p, float[] x, int x0, int x1, int x2, float[] out, int o) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F);
+        for (int k = 0; k < cols; k += BLOCK, p += BLOCK_BYTES) {
+            FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F), s2 = FloatVector.zero(F);
+            for (int j = 0; j < BLOCK; j += STEP) {
+                ByteVector q = quants(p + 2 + j);
+                for (int part = 0; part < PARTS; part++) {
+                    FloatVector w = (FloatVector) q.convertShape(VectorOperators.B2F, F, part);
+                    int e = k + j + part * L;
+                    s0 = w.fma(FloatVector.fromArray(F, x, x0 + e), s0);
+                    s1 = w.fma(FloatVector.fromArray(F, x, x1 + e), s1);
+                    s2 = w.fma(FloatVector.fromArray(F, x, x2 + e), s2);
+                }
+            }
+            FloatVector d = FloatVector.broadcast(F, scale(p));
+            a0 = s0.fma(d, a0);
+            a1 = s1.fma(d, a1);
+            a2 = s2.fma(d, a2);
+        }
+        out[o] = a0.reduceLanes(VectorOperators.ADD);
+        out[o + rows] = a1.reduceLanes(VectorOperators.ADD);
+        out[o + 2 * rows] = a2.reduceLanes(VectorOperators.ADD);
     }
 
     /** Up to four inputs per pass; missing ones repeat the last (their sums are not stored). */
