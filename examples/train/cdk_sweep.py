@@ -14,8 +14,6 @@ import torch
 import world
 import train_lm as T
 import eval as E
-from lm import ChameleonLM
-from vqgan import VQModel
 
 
 def main():
@@ -28,9 +26,7 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.set_grad_enabled(False)
-    vq_ck, lm_ck = T.load_checkpoint(args.vq), T.load_checkpoint(args.lm)
-    vq = VQModel(vq_ck["config"]); vq.load_state_dict(vq_ck["state_dict"]); vq.to(args.device).eval()
-    lm = ChameleonLM(lm_ck["config"]); lm.load_state_dict(lm_ck["state_dict"]); lm.to(args.device).eval()
+    vq, lm, _, _ = E.load_models(args.vq, args.lm, args.device)
     rng = np.random.default_rng(777)
     scenes = [world.random_train_scene(rng) for _ in range(args.n)]
     prompts = [[T.BOS] + T.TOK.encode(s.caption()) + [T.BOI] for s in scenes]

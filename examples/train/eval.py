@@ -93,9 +93,7 @@ def main():
         print_table(res)
         return
     t0 = time.time()
-    vq_ck, lm_ck = T.load_checkpoint(args.vq), T.load_checkpoint(args.lm)
-    vq = VQModel(vq_ck["config"]); vq.load_state_dict(vq_ck["state_dict"]); vq.to(args.device).eval()
-    lm = ChameleonLM(lm_ck["config"]); lm.load_state_dict(lm_ck["state_dict"]); lm.to(args.device).eval()
+    vq, lm, vq_ck, lm_ck = load_models(args.vq, args.lm, args.device)
     # evaluate the weights as shipped: rounded to bf16
     with torch.no_grad():
         for p in lm.parameters():
@@ -112,14 +110,12 @@ def main():
     res["detector_ground_truth"] = summarize(score([s.render() for s in gt], [s.attrs() for s in gt]), 1000)
 
     scenes = [world.random_heldout_scene(rng) for _ in range(n)]
-    prompts = [[BOS] + TOK.encode(s.caption()) + [BOI] for s in scenes]
-    truths = [s.attrs() for s in scenes]
     cap_scenes = [world.random_train_scene(rng) for _ in range(n)]
     seen_scenes = [world.random_train_scene(rng) for _ in range(n)]
     heldout_cap_scenes = [world.random_heldout_scene(rng) for _ in range(n)]
     edit_seed = int(rng.integers(1 << 30))
     if args.part in ("all", "t2i"):
-        t2i_part(args, res, lm, vq, scenes, prompts, truths, n, t0, seen_scenes)
+        t2i_part(args, res, lm, vq, scenes, n, t0, seen_scenes)
     if args.part in ("all", "rest"):
         rest_part(args, res, lm, vq, cap_scenes, np.random.default_rng(edit_seed), n, t0, heldout_cap_scenes)
     res["eval_minutes_" + args.part] = round((time.time() - t0) / 60, 1)
@@ -131,7 +127,15 @@ def main():
 CDK = (1, 0.3)  # the library's defaults: k 1, alpha 0.3 (see cdk_sweep.py)
 
 
-def t2i_part(args, res, lm, vq, scenes, prompts, truths, n, t0, seen_scenes):
+def load_models(vq_path, lm_path, device):
+    """The VQ-GAN and the decoder on the device, in eval mode, with their checkpoints."""
+    vq_ck, lm_ck = T.load_checkpoint(vq_path), T.load_checkpoint(lm_path)
+    vq = VQModel(vq_ck["config"]); vq.load_state_dict(vq_ck["state_dict"]); vq.to(device).eval()
+    lm = ChameleonLM(lm_ck["config"]); lm.load_state_dict(lm_ck["state_dict"]); lm.to(device).eval()
+    return vq, lm, vq_ck, lm_ck
+
+
+def t2i_part(args, res, lm, vq, scenes, n, t0, seen_scenes):
     t2i_table(args, res, "text_to_image", lm, vq, scenes, n, t0)
     t2i_table(args, res, "text_to_image_seen_captions", lm, vq, seen_scenes, n, t0)
 

@@ -274,6 +274,7 @@ def sample_images(model, prompts, cfg=1.0, temperature=1.0, top_p=0.9, greedy=Fa
     out = torch.zeros(len(prompts), 64, dtype=torch.long, device=dev)
     for L, idx in _groups(prompts):
         n = len(idx)
+        rows = torch.tensor(idx, device=dev)
         cc = model.new_cache()
         lc = model(torch.tensor([prompts[i] for i in idx], device=dev), cc, 0)[:, -1]
         amateur = cfg != 1.0 or cdk is not None
@@ -300,7 +301,7 @@ def sample_images(model, prompts, cfg=1.0, temperature=1.0, top_p=0.9, greedy=Fa
                 sp, si = pr.sort(-1, descending=True)
                 sp[(sp.cumsum(-1) - sp) > top_p] = 0
                 nxt = si.gather(1, torch.multinomial(sp, 1, generator=gen))[:, 0]
-            out[torch.tensor(idx, device=dev), step] = nxt
+            out[rows, step] = nxt
             if step == 63:
                 break
             tok = (IMG0 + nxt)[:, None]

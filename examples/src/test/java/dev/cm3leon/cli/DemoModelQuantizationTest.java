@@ -1,6 +1,7 @@
 package dev.cm3leon.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.cm3leon.Cm3Leon;
 import dev.cm3leon.checkpoint.ModelConfig;
 import dev.cm3leon.checkpoint.SafetensorsCheckpoint;
 import dev.cm3leon.engine.DecoderWeights;
@@ -22,6 +23,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
 
+import static dev.cm3leon.testing.Distributions.kl;
+import static dev.cm3leon.testing.Distributions.logSoftmax;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -124,7 +127,7 @@ class DemoModelQuantizationTest {
                 float[] ql = allLogits(q, seq.ids()), fl = reference.get(s);
                 for (int t = seq.firstImagePosition(); t < seq.ids().length; t++) {
                     float[] a = Arrays.copyOfRange(fl, t * v, (t + 1) * v), b = Arrays.copyOfRange(ql, t * v, (t + 1) * v);
-                    if (argmax(a) == argmax(b)) agree++;
+                    if (Cm3Leon.argmax(a) == Cm3Leon.argmax(b)) agree++;
                     klSum += kl(a, b);
                     positions++;
                 }
@@ -134,29 +137,5 @@ class DemoModelQuantizationTest {
         REPORT.append(String.format(Locale.ROOT, "%s vs stored weights on the demo model (%d image positions): top-1 agreement %.2f %%, KL mean %.2e%n",
                 type, positions, 100 * acc.top1(), acc.meanKl()));
         return acc;
-    }
-
-    private static int argmax(float[] v) {
-        int best = 0;
-        for (int i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
-        return best;
-    }
-
-    /** KL(softmax(p) ‖ softmax(q)) in double. */
-    private static double kl(float[] p, float[] q) {
-        double[] lp = logSoftmax(p), lq = logSoftmax(q);
-        double s = 0;
-        for (int i = 0; i < p.length; i++) if (lp[i] > -700) s += Math.exp(lp[i]) * (lp[i] - lq[i]);
-        return Math.max(0, s);
-    }
-
-    private static double[] logSoftmax(float[] x) {
-        double max = Double.NEGATIVE_INFINITY, sum = 0;
-        for (float f : x) max = Math.max(max, f);
-        for (float f : x) sum += Math.exp(f - max);
-        double log = Math.log(sum);
-        double[] out = new double[x.length];
-        for (int i = 0; i < x.length; i++) out[i] = x[i] - max - log;
-        return out;
     }
 }

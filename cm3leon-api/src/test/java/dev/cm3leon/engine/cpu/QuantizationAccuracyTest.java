@@ -16,6 +16,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
+import static dev.cm3leon.testing.Distributions.kl;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -90,23 +91,5 @@ class QuantizationAccuracyTest {
         REPORT.append(String.format(Locale.ROOT, "%s vs f32 on the chameleon fixture (%d positions): top-1 agreement %.2f %%, KL mean %.2e, max %.2e%n",
                 type, positions, 100 * acc.top1(), acc.meanKl(), acc.maxKl()));
         return acc;
-    }
-
-    /** KL(softmax(p) ‖ softmax(q)) in double. */
-    static double kl(float[] p, float[] q) {
-        double[] lp = logSoftmax(p), lq = logSoftmax(q);
-        double s = 0;
-        for (int i = 0; i < p.length; i++) if (lp[i] > -700) s += Math.exp(lp[i]) * (lp[i] - lq[i]);
-        return Math.max(0, s);
-    }
-
-    private static double[] logSoftmax(float[] x) {
-        double max = Double.NEGATIVE_INFINITY, sum = 0;
-        for (float f : x) max = Math.max(max, f);
-        for (float f : x) sum += Math.exp(f - max);
-        double log = Math.log(sum);
-        double[] out = new double[x.length];
-        for (int i = 0; i < x.length; i++) out[i] = x[i] - max - log;
-        return out;
     }
 }
