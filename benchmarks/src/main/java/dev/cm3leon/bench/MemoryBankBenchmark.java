@@ -1,6 +1,7 @@
 package dev.cm3leon.bench;
 
 import dev.cm3leon.engine.cpu.CpuOps;
+import dev.cm3leon.engine.cpu.Parallel;
 import dev.cm3leon.retrieval.Document;
 import dev.cm3leon.retrieval.ExactMemoryBank;
 import dev.cm3leon.retrieval.LuceneMemoryBank;
@@ -36,33 +37,41 @@ import java.util.concurrent.TimeUnit;
  * embeddings do better): search latency of the Lucene HNSW bank and of the exact bank, recall@10 of HNSW against
  * exact, and ingest throughput.
  *
- * <p>Building an HNSW bank of {@code size} vectors takes minutes, so it is built once per (size, M, beamWidth) under
- * {@code -Dcm3leon.bench.dir} (default {@code target/bench-banks}) in committed batches of 10 000, merged into one
- * segment, and reused by later trials. Setup prints the build throughput and a recall/latency sweep over efSearch;
- * the search benchmarks then run at the {@code efSearch} parameter (the library's default).
+ * <p>Building an HNSW bank of {@code size} vectors takes minutes to an hour, so it is built once per parameter set
+ * under {@code -Dcm3leon.bench.dir} (default {@code target/bench-banks}), in {@code add} calls of {@code batch}
+ * documents (each commits; each indexing thread writes one segment per call when {@code writeBufferMB} holds it), and
+ * reused by later trials. Setup prints the ingest throughput and a recall/latency sweep over efSearch; the search
+ * benchmarks then run at the {@code efSearch} parameter (the library's default).
  *
  * <pre>
- * java -jar benchmarks/target/benchmarks.jar MemoryBankBenchmark -p size=100000
+ * java -jar benchmarks/target/benchmarks.jar MemoryBankBenchmark -p size=1000000
  * </pre>
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xmx12g"})
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xmx16g"})
 @Warmup(iterations = 2, time = 5)
 @Measurement(iterations = 3, time = 5)
 public class MemoryBankBenchmark {
-    static final int DIM = 512, K = 10, QUERIES = 100, BATCH = 10_000;
+    static final int DIM = 512, K = 10, QUERIES = 100;
     static final long SEED = 1234;
 
     @Param({"100000", "1000000"})
     public int size;
-    @Param({"32"})
+    /** Defaults: {@link LuceneMemoryBank.HnswOptions#DEFAULTS}. */
+    @Param({"16"})
     public int maxConn;
-    @Param({"200"})
+    @Param({"100"})
     public int beamWidth;
-    @Param({"2000"})
+    @Param({"48000"})
     public int efSearch;
+    /** Documents per {@code add} call. */
+    @Param({"500000"})
+    public int batch;
+    /** Big enough that each indexing thread's share of a batch stays in memory until the call commits. */
+    @Param({"3000"})
+    public int writeBufferMB;
 
     private LuceneMemoryBank hnsw;
     private ExactMemoryBank exact;
@@ -72,42 +81,45 @@ public class MemoryBankBenchmark {
     @Setup(Level.Trial)
     public void setup() throws IOException {
         Path dir = Path.of(System.getProperty("cm3leon.bench.dir", "target/bench-banks"))
-                .resolve("random-" + DIM + "d-" + size + "-m" + maxConn + "-bw" + beamWidth);
+                .resolve("random-" + DIM + "d-" + size + "-m" + maxConn + "-bw" + beamWidth + "-b" + batch);
         boolean build = !Files.exists(dir.resolve("complete"));
         if (build && Files.exists(dir)) deleteTree(dir);
-        hnsw = LuceneMemoryBank.open(dir, DIM, new LuceneMemoryBank.HnswOptions(maxConn, beamWidth, efSearch));
+        var options = new LuceneMemoryBank.HnswOptions(maxConn, beamWidth, efSearch, writeBufferMB);
+        hnsw = LuceneMemoryBank.open(dir, DIM, options);
         exact = new ExactMemoryBank(DIM);
         SplittableRandom random = new SplittableRandom(SEED);
         long buildNanos = 0;
-        for (int from = 0; from < size; from += BATCH) {
-            List<MemoryEntry> batch = new ArrayList<>(BATCH);
-            for (int i = from; i < Math.min(size, from + BATCH); i++) batch.add(new MemoryEntry(Document.ofText("v" + i, "x"), unit(random)));
-            exact.add(batch);
+        for (int from = 0; from < size; from += batch) {
+            List<MemoryEntry> entries = new ArrayList<>(batch);
+            for (int i = from; i < Math.min(size, from + batch); i++) entries.add(new MemoryEntry(Document.ofText("v" + i, "x"), unit(random)));
+            exact.add(entries);
             if (build) {
                 long t = System.nanoTime();
-                hnsw.add(batch);
+                hnsw.add(entries);
                 buildNanos += System.nanoTime() - t;
-                System.out.printf("  built %d documents, %.0f docs/s, %d segments%n", from + batch.size(),
-                        (from + batch.size()) / (buildNanos / 1e9), hnsw.segmentCount());
+                System.out.printf("  built %d documents, %.0f docs/s, %d segments%n", from + entries.size(),
+                        (from + entries.size()) / (buildNanos / 1e9), hnsw.segmentCount());
             }
         }
         if (build) {
-            long t = System.nanoTime();
-            hnsw.compact(1);
-            long mergeNanos = System.nanoTime() - t;
-            System.out.printf("ingest: %d documents of %d-d in %.1f s = %.0f docs/s (M=%d, beamWidth=%d, committed batches of %d); "
-                            + "merge into one segment %.1f s; overall %.0f docs/s%n", size, DIM, buildNanos / 1e9,
-                    size / (buildNanos / 1e9), maxConn, beamWidth, BATCH, mergeNanos / 1e9, size / ((buildNanos + mergeNanos) / 1e9));
+            System.out.printf("ingest: %d documents of %d-d in %.1f s = %.0f docs/s (M=%d, beamWidth=%d, add calls of %d, "
+                            + "%d indexing threads, %d segments)%n", size, DIM, buildNanos / 1e9, size / (buildNanos / 1e9),
+                    maxConn, beamWidth, batch, Parallel.threads(), hnsw.segmentCount());
             Files.createFile(dir.resolve("complete"));
         }
         queries = new float[QUERIES][];
         List<Set<String>> truth = new ArrayList<>();
+        long exactNanos = 0;
         for (int q = 0; q < QUERIES; q++) {
             queries[q] = unit(random);
             Set<String> ids = new HashSet<>();
-            exact.search(queries[q], K).forEach(d -> ids.add(d.id()));
+            long t = System.nanoTime();
+            List<ScoredDocument> top = exact.search(queries[q], K);
+            exactNanos += System.nanoTime() - t;
+            top.forEach(d -> ids.add(d.id()));
             truth.add(ids);
         }
+        System.out.printf("exact search: %.2f ms/query (size=%d)%n", exactNanos / 1e6 / QUERIES, size);
         for (int ef : new int[]{efSearch / 4, efSearch / 2, efSearch, efSearch * 2}) {
             int found = 0;
             long t = System.nanoTime();
@@ -149,9 +161,9 @@ public class MemoryBankBenchmark {
     @Warmup(iterations = 2)
     @Measurement(iterations = 8)
     public static class Ingest {
-        @Param({"32"})
+        @Param({"16"})
         public int maxConn;
-        @Param({"200"})
+        @Param({"100"})
         public int beamWidth;
 
         private Path dir;

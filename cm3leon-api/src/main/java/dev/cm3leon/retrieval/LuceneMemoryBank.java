@@ -40,6 +40,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.stream.Stream;
 
 /**
@@ -63,21 +65,47 @@ public final class LuceneMemoryBank implements MemoryBank {
 
     /**
      * HNSW parameters. {@code maxConn} (M) and {@code beamWidth} shape the graph when documents are written;
-     * {@code efSearch} is the candidate list a search explores (at least k), rescored exactly. The defaults reach
-     * recall@10 ≥ 0.95 against exact search on 100k uniformly random 512-d unit vectors in one segment (0.978 at
-     * efSearch 2000, 0.934 at 1500, 0.72 at 600; see {@code MemoryBankBenchmark}). That data is the worst case:
-     * without cluster structure a graph search visits much of the bank. Real CLIP embeddings cluster strongly, and an
-     * efSearch of a few hundred usually gives the same recall in a fraction of the time.
+     * {@code efSearch} is the candidate list a search keeps per segment (at least k). {@code writeBufferMB}
+     * is the indexing memory (on the Java heap) that collects documents before a segment is written: each flushed
+     * segment has its own graph, and many small segments are merged in the background, which rebuilds their graphs.
+     * To bulk-load millions of documents, raise it (and the heap) so that one {@link #add} call fills one segment per
+     * indexing thread, about 2.5 KB per 512-d document; Lucene caps one thread's buffer at 1945 MB.
+     *
+     * <p>The defaults (M 16, beamWidth 100, efSearch 48 000) are sized for the worst case: on uniformly random 512-d
+     * unit vectors, where nothing clusters and a graph search must visit much of the bank, they reach recall@10 ≥ 0.95
+     * against exact search at 100k and at 1M documents (0.965 at 1M; {@code MemoryBankBenchmark}, README). There an
+     * exact scan is faster, and a graph index only pays for persistence and concurrent readers. Real CLIP embeddings
+     * cluster strongly: an efSearch of a few hundred usually gives the same recall in a small fraction of the time, so
+     * set it from a measurement on your own bank. Candidate lists that reach a segment's size make Lucene scan that
+     * segment exactly.
      */
-    public record HnswOptions(int maxConn, int beamWidth, int efSearch) {
-        public static final HnswOptions DEFAULTS = new HnswOptions(32, 200, 2000);
+    public record HnswOptions(int maxConn, int beamWidth, int efSearch, int writeBufferMB) {
+        public static final HnswOptions DEFAULTS = new HnswOptions(16, 100, 48000);
 
         public HnswOptions {
-            if (maxConn < 2 || maxConn > Lucene99HnswVectorsFormat.MAXIMUM_MAX_CONN) throw new IllegalArgumentException("maxConn " + maxConn);
-            if (beamWidth < 1 || beamWidth > Lucene99HnswVectorsFormat.MAXIMUM_BEAM_WIDTH) throw new IllegalArgumentException("beamWidth " + beamWidth);
-            if (efSearch < 1) throw new IllegalArgumentException("efSearch " + efSearch);
+            int maxM = Lucene99HnswVectorsFormat.MAXIMUM_MAX_CONN, maxBeam = Lucene99HnswVectorsFormat.MAXIMUM_BEAM_WIDTH;
+            if (maxConn < 2 || maxConn > maxM) throw new IllegalArgumentException("maxConn must be 2 to " + maxM + ", found " + maxConn);
+            if (beamWidth < 1 || beamWidth > maxBeam) throw new IllegalArgumentException("beamWidth must be 1 to " + maxBeam + ", found " + beamWidth);
+            if (efSearch < 1) throw new IllegalArgumentException("efSearch must be at least 1, found " + efSearch);
+            if (writeBufferMB < 1) throw new IllegalArgumentException("writeBufferMB must be at least 1, found " + writeBufferMB);
+        }
+
+        /** The graph and search parameters with the default 256 MB write buffer. */
+        public HnswOptions(int maxConn, int beamWidth, int efSearch) {
+            this(maxConn, beamWidth, efSearch, 256);
+        }
+
+        public HnswOptions withWriteBufferMB(int mb) {
+            return new HnswOptions(maxConn, beamWidth, efSearch, mb);
         }
     }
+
+    /** Threads that help a merge insert into one graph; daemon, idle ones expire. */
+    private static final ExecutorService MERGE_WORKERS = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "cm3leon-bank-merge");
+        t.setDaemon(true);
+        return t;
+    });
 
     private final Path folder;
     private final int dimension;
@@ -119,11 +147,15 @@ public final class LuceneMemoryBank implements MemoryBank {
         var codec = new Lucene103Codec() {
             @Override
             public KnnVectorsFormat getKnnVectorsFormatForField(String field) {
-                return new Lucene99HnswVectorsFormat(o.maxConn(), o.beamWidth());
+                // Merges rebuild graphs, the slowest part of a bulk load's aftermath: they use every core.
+                int workers = Parallel.threads();
+                return workers > 1
+                        ? new Lucene99HnswVectorsFormat(o.maxConn(), o.beamWidth(), workers, MERGE_WORKERS)
+                        : new Lucene99HnswVectorsFormat(o.maxConn(), o.beamWidth());
             }
         };
         return new IndexWriterConfig().setCodec(codec).setOpenMode(IndexWriterConfig.OpenMode.CREATE_OR_APPEND)
-                .setRAMBufferSizeMB(256).setCommitOnClose(true);
+                .setRAMBufferSizeMB(o.writeBufferMB()).setCommitOnClose(true);
     }
 
     /** Opens the bank in {@code folder}, creating it (and the folder) when absent, with the default HNSW options. */
@@ -174,10 +206,15 @@ public final class LuceneMemoryBank implements MemoryBank {
      * commits as they land. Writes throw {@link IllegalStateException}.
      */
     public static LuceneMemoryBank openReadOnly(Path folder) {
+        return openReadOnly(folder, HnswOptions.DEFAULTS);
+    }
+
+    /** As {@link #openReadOnly(Path)}, searching with {@code options.efSearch()} (the graph options are the writer's). */
+    public static LuceneMemoryBank openReadOnly(Path folder, HnswOptions options) {
         if (!BankFormat.exists(folder)) throw new MemoryBankException(folder + ": no memory bank here (" + BankFormat.FILE + " missing)");
         BankFormat f = BankFormat.read(folder);
         try {
-            return new LuceneMemoryBank(folder, f.dimension(), HnswOptions.DEFAULTS, true);
+            return new LuceneMemoryBank(folder, f.dimension(), options, true);
         } catch (IOException e) {
             throw new MemoryBankException(folder + ": cannot open the memory bank: " + e.getMessage(), e);
         }
@@ -322,21 +359,16 @@ public final class LuceneMemoryBank implements MemoryBank {
         return withSearcher(s -> {
             if (s.getIndexReader().numDocs() == 0) return List.of();
             int ef = Math.max(k, efSearch);
-            ScoreDoc[] hits = s.search(new KnnFloatVectorQuery(VECTOR, query, ef), ef).scoreDocs;
-            // Rescore the candidates exactly, then read stored fields only for the k that are returned.
+            // The graph search keeps ef candidates per segment; their scores are exact inner products (a monotone
+            // transform of them), so the k best are taken as they are and only their vectors and fields are read.
+            ScoreDoc[] hits = s.search(new KnnFloatVectorQuery(VECTOR, query, ef), k).scoreDocs;
             float[][] vectors = vectorsOf(s, hits);
-            Integer[] order = new Integer[hits.length];
-            float[] scores = new float[hits.length];
+            List<ScoredDocument> out = new ArrayList<>(hits.length);
             for (int i = 0; i < hits.length; i++) {
-                order[i] = i;
-                scores[i] = CpuOps.dot(query, 0, vectors[i], 0, dimension);
+                out.add(new ScoredDocument(fromLucene(s, hits[i].doc), vectors[i], CpuOps.dot(query, 0, vectors[i], 0, dimension)));
             }
-            java.util.Arrays.sort(order, (a, b) -> Float.compare(scores[b], scores[a]));
-            List<ScoredDocument> out = new ArrayList<>(Math.min(k, hits.length));
-            for (int i = 0; i < Math.min(k, hits.length); i++) {
-                int h = order[i];
-                out.add(new ScoredDocument(fromLucene(s, hits[h].doc), vectors[h], scores[h]));
-            }
+            // Reported scores are recomputed in f32 as the exact bank computes them; order by them.
+            out.sort(Comparator.comparingDouble((ScoredDocument d) -> d.score()).reversed());
             return out;
         });
     }

@@ -92,6 +92,46 @@ class LuceneMemoryBankTest extends MemoryBankContract {
     }
 
     @Test
+    void compactingMergesSegmentsAndKeepsEveryDocumentFindable() {
+        int n = 3000, d = 64;
+        List<float[]> vs = Vectors.units(61, n, d);
+        // a 1 MB write buffer flushes several segments per call; merging them runs on every core (merge workers)
+        var options = new LuceneMemoryBank.HnswOptions(16, 100, 200, 1);
+        try (LuceneMemoryBank small = LuceneMemoryBank.open(dir.resolve("segments"), d, options)) {
+            for (int i = 0; i < n; i += 1000) small.add(Vectors.entries("s", vs, i, i + 1000));
+            assertThat(small.segmentCount()).isGreaterThan(1);
+            small.compact(1);
+            assertThat(small.segmentCount()).isEqualTo(1);
+            assertThat(small.size()).isEqualTo(n);
+            for (int i = 0; i < n; i += 7) {
+                ScoredDocument top = small.search(vs.get(i), 1).getFirst();
+                assertThat(top.id()).isEqualTo("s" + i);
+                assertThat(top.embedding()).containsExactly(vs.get(i));
+            }
+        }
+    }
+
+    @Test
+    void aWriteBufferThatHoldsTheCallWritesOneSegmentPerIndexingThread() {
+        int n = 2000, d = 64;
+        List<float[]> vs = Vectors.units(62, n, d);
+        var options = LuceneMemoryBank.HnswOptions.DEFAULTS.withWriteBufferMB(64);
+        try (LuceneMemoryBank big = LuceneMemoryBank.open(dir.resolve("bulk"), d, options)) {
+            big.add(Vectors.entries("b", vs, 0, n));
+            assertThat(big.segmentCount()).isBetween(1, dev.cm3leon.engine.cpu.Parallel.threads());
+            assertThat(big.size()).isEqualTo(n);
+        }
+    }
+
+    @Test
+    void invalidHnswOptionsNameTheField() {
+        assertThatThrownBy(() -> new LuceneMemoryBank.HnswOptions(1, 100, 100)).hasMessageContaining("maxConn");
+        assertThatThrownBy(() -> new LuceneMemoryBank.HnswOptions(16, 0, 100)).hasMessageContaining("beamWidth");
+        assertThatThrownBy(() -> new LuceneMemoryBank.HnswOptions(16, 100, 0)).hasMessageContaining("efSearch");
+        assertThatThrownBy(() -> new LuceneMemoryBank.HnswOptions(16, 100, 100, 0)).hasMessageContaining("writeBufferMB");
+    }
+
+    @Test
     void aReadOnlyBankSeesTheWritersCommitsAndRefusesWrites() {
         List<float[]> vs = Vectors.units(51, 3, D);
         bank.add(Vectors.entry("first", vs.get(0)));

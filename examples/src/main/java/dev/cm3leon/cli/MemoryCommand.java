@@ -184,9 +184,15 @@ public final class MemoryCommand implements Runnable {
         @Option(names = "--seed", defaultValue = "0", description = "Seed of the query dropout (default: ${DEFAULT-VALUE}).")
         long seed;
 
+        @Option(names = "--ef-search", paramLabel = "N", description = "HNSW candidates per segment (default: "
+                + "the library's, sized for the worst case; real embeddings reach the same recall with a few hundred).")
+        Integer efSearch;
+
         @Override
         public Integer call() {
-            try (ClipEmbedder embedder = ClipEmbedder.load(clip); LuceneMemoryBank memory = LuceneMemoryBank.openReadOnly(bank)) {
+            var options = LuceneMemoryBank.HnswOptions.DEFAULTS;
+            if (efSearch != null) options = new LuceneMemoryBank.HnswOptions(options.maxConn(), options.beamWidth(), efSearch);
+            try (ClipEmbedder embedder = ClipEmbedder.load(clip); LuceneMemoryBank memory = LuceneMemoryBank.openReadOnly(bank, options)) {
                 Retriever retriever = new Retriever(embedder, memory, Retriever.Options.DEFAULTS.withQueryDropout(dropout, seed));
                 Document q = query.text != null ? Document.ofText("query", query.text)
                         : Document.of("query", null, DocumentImage.of(EmbedCommand.readImage(query.image)));

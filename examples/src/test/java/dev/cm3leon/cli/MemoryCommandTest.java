@@ -52,6 +52,11 @@ class MemoryCommandTest {
         Run search = run("memory", "search", "--bank", bank, "--clip", clip, "--image", dir.resolve("b.png").toString(), "-k", "2");
         assertThat(search.exit()).isZero();
         assertThat(search.out().lines()).hasSizeBetween(1, 2).allMatch(l -> l.matches("\\d\t-?\\d\\.\\d{4}\t\\w\t.*"));
+
+        Run narrow = run("memory", "search", "--bank", bank, "--clip", clip, "--image", dir.resolve("b.png").toString(), "-k", "2", "--ef-search", "2");
+        assertThat(narrow.exit()).isZero();
+        assertThat(narrow.out()).isEqualTo(search.out());
+        assertThat(run("memory", "search", "--bank", bank, "--clip", clip, "--text", "a cat", "--ef-search", "0").err()).contains("efSearch must be at least 1, found 0");
     }
 
     @Test
