@@ -3,11 +3,8 @@ package dev.cm3leon.cli;
 import dev.cm3leon.testing.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -18,15 +15,8 @@ class MemoryCommandTest {
     @TempDir
     Path dir;
 
-    private record Run(int exit, String out) {
-    }
-
-    private static Run run(String... args) {
-        CommandLine cl = Main.commandLine();
-        StringWriter out = new StringWriter();
-        cl.setOut(new PrintWriter(out));
-        int exit = cl.execute(args);
-        return new Run(exit, out.toString());
+    private static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     @Test
@@ -42,18 +32,18 @@ class MemoryCommandTest {
                 """);
         String clip = Fixtures.path("clip/model").toString(), bank = dir.resolve("bank").toString();
 
-        Run add = run("memory", "add", "--bank", bank, "--clip", clip, "--captions", dir.resolve("pairs.jsonl").toString(), "--batch", "2");
+        CliRun add = run("memory", "add", "--bank", bank, "--clip", clip, "--captions", dir.resolve("pairs.jsonl").toString(), "--batch", "2");
         assertThat(add.exit()).isZero();
         assertThat(add.out()).contains("added 3 documents");
 
-        Run stats = run("memory", "stats", "--bank", bank);
+        CliRun stats = run("memory", "stats", "--bank", bank);
         assertThat(stats.out()).containsPattern("documents:\\s+3").containsPattern("dimension:\\s+16").containsPattern("format version:\\s+1");
 
-        Run search = run("memory", "search", "--bank", bank, "--clip", clip, "--image", dir.resolve("b.png").toString(), "-k", "2");
+        CliRun search = run("memory", "search", "--bank", bank, "--clip", clip, "--image", dir.resolve("b.png").toString(), "-k", "2");
         assertThat(search.exit()).isZero();
         assertThat(search.out().lines()).hasSizeBetween(1, 2).allMatch(l -> l.matches("\\d\t-?\\d\\.\\d{4}\t\\w\t.*"));
 
-        Run narrow = run("memory", "search", "--bank", bank, "--clip", clip, "--image", dir.resolve("b.png").toString(), "-k", "2", "--ef-search", "2");
+        CliRun narrow = run("memory", "search", "--bank", bank, "--clip", clip, "--image", dir.resolve("b.png").toString(), "-k", "2", "--ef-search", "2");
         assertThat(narrow.exit()).isZero();
         assertThat(narrow.out()).isEqualTo(search.out());
         assertThat(run("memory", "search", "--bank", bank, "--clip", clip, "--text", "a cat", "--ef-search", "0").err()).contains("efSearch must be at least 1, found 0");
@@ -61,7 +51,7 @@ class MemoryCommandTest {
 
     @Test
     void embedPrintsTheNormalisedEmbedding() {
-        Run r = run("inspect", "embed", "--clip", Fixtures.path("clip/model").toString(), "--text", "a photo of a cat");
+        CliRun r = run("inspect", "embed", "--clip", Fixtures.path("clip/model").toString(), "--text", "a photo of a cat");
         assertThat(r.exit()).isZero();
         String[] parts = r.out().strip().split(",");
         assertThat(parts).hasSize(16);
