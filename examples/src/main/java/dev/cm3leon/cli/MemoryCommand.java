@@ -73,6 +73,24 @@ public final class MemoryCommand implements Runnable {
         public Integer call() throws IOException {
             if (batch < 1) throw new CommandLine.ParameterException(spec.commandLine(), "--batch must be positive");
             Path base = images != null ? images : captions.toAbsolutePath().getParent();
+            try (ClipEmbedder embedder = ClipEmbedder.load(clip)) {
+                Ingested r = ingestFile(embedder, bank, captions, base, imageRefs, batch);
+                PrintWriter out = spec.commandLine().getOut();
+                out.printf("added %d documents to %s (%d in the bank)%n", r.added(), bank, r.total());
+                out.flush();
+                return r.added() == 0 && !r.skipped().isEmpty() ? 1 : 0;
+            }
+        }
+
+        record Ingested(long added, long total, List<String> skipped) {
+        }
+
+        /**
+         * Embeds the pairs of a captions file in batches (each committed) into the bank, created if absent, with a
+         * progress bar on stderr; lines that do not parse or whose image does not decode are skipped and listed there.
+         */
+        static Ingested ingestFile(ClipEmbedder embedder, Path bank, Path captions, Path base, boolean imageRefs, int batch)
+                throws IOException {
             List<String> lines;
             try (Stream<String> s = Files.lines(captions, StandardCharsets.UTF_8)) {
                 lines = s.toList();
@@ -80,7 +98,7 @@ public final class MemoryCommand implements Runnable {
             List<String> skipped = new ArrayList<>();
             ObjectMapper json = new ObjectMapper();
             long added = 0;
-            try (ClipEmbedder embedder = ClipEmbedder.load(clip); LuceneMemoryBank memory = LuceneMemoryBank.open(bank, embedder.dimension())) {
+            try (LuceneMemoryBank memory = LuceneMemoryBank.open(bank, embedder.dimension())) {
                 ProgressBar progress = new ProgressBar(new java.io.PrintWriter(System.err, true), "embedding", "documents");
                 List<Pair> pending = new ArrayList<>();
                 for (int i = 0; i < lines.size(); i++) {
@@ -100,15 +118,12 @@ public final class MemoryCommand implements Runnable {
                     progress.update(i + 1, lines.size());
                 }
                 progress.finish(lines.size(), lines.size());
-                PrintWriter out = spec.commandLine().getOut();
-                out.printf("added %d documents to %s (%d in the bank)%n", added, bank, memory.size());
                 if (!skipped.isEmpty()) {
                     System.err.printf("skipped %d:%n", skipped.size());
                     skipped.forEach(s -> System.err.println("  " + s));
                 }
-                out.flush();
+                return new Ingested(added, memory.size(), List.copyOf(skipped));
             }
-            return added == 0 && !skipped.isEmpty() ? 1 : 0;
         }
 
         private static long ingest(ClipEmbedder embedder, LuceneMemoryBank memory, List<Pair> pairs) {

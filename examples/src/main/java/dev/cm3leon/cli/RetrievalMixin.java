@@ -8,12 +8,23 @@ import dev.cm3leon.retrieval.LuceneMemoryBank;
 import dev.cm3leon.retrieval.Retriever;
 import picocli.CommandLine.Option;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Comparator;
+import java.util.stream.Stream;
 
 /** {@code --retrieve K [--bank DIR]}: prepend K documents from a memory bank, embedded by the model's CLIP. */
 final class RetrievalMixin {
     static final String DEFAULT_BANK = "memory-bank";
+    /** Image–caption pairs a model folder may ship (the demo model does) for its default bank, built on first use. */
+    static final String SHIPPED_DOCUMENTS = "memory/documents.jsonl";
+    private static final Logger log = LoggerFactory.getLogger(RetrievalMixin.class);
 
     @Option(names = "--retrieve", paramLabel = "K", description = "prepend K retrieved documents (CM3Leon's retrieval augmentation)")
     Integer k;
@@ -49,16 +60,47 @@ final class RetrievalMixin {
         }
     }
 
+    /**
+     * Builds the model's default bank from the pairs it ships, into a sibling folder that is renamed into place when
+     * complete: an interrupted build leaves no half bank behind (the next run starts again).
+     */
+    private static void buildShippedBank(ClipEmbedder embedder, Path documents, Path bankDir) {
+        Path partial = bankDir.resolveSibling(bankDir.getFileName() + ".partial-" + ProcessHandle.current().pid());
+        log.info("building the memory bank {} from {} (once)", bankDir, documents);
+        try {
+            MemoryCommand.Add.Ingested r = MemoryCommand.Add.ingestFile(embedder, partial, documents, documents.getParent(), false, 256);
+            if (r.added() == 0) throw new Cm3LeonException(documents + ": no document could be added");
+            Files.move(partial, bankDir, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException | RuntimeException e) {
+            deleteQuietly(partial);
+            if (Files.isDirectory(bankDir)) return;              // another process built it meanwhile
+            throw new Cm3LeonException("cannot build the memory bank " + bankDir + " from " + documents + ": "
+                    + e.getMessage() + " (build it elsewhere with `cm3leon memory add`, and pass --bank)", e);
+        }
+    }
+
+    private static void deleteQuietly(Path dir) {
+        if (!Files.exists(dir)) return;
+        try (Stream<Path> paths = Files.walk(dir)) {
+            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        } catch (IOException | UncheckedIOException e) {
+            log.warn("could not remove the partial memory bank {}: {}", dir, e.getMessage());
+        }
+    }
+
     Opened open(Cm3Leon model) {
         if (k == null) return new Opened(null, null, null, 0);
         if (k < 1) throw new Cm3LeonException("--retrieve must be ≥ 1, got " + k);
         Path bankDir = bank != null ? bank : model.folder().resolve(DEFAULT_BANK);
-        if (!Files.isDirectory(bankDir)) {
+        Path documents = model.folder().resolve(SHIPPED_DOCUMENTS);
+        boolean build = bank == null && !Files.isDirectory(bankDir) && Files.isRegularFile(documents);
+        if (!Files.isDirectory(bankDir) && !build) {
             throw new Cm3LeonException("no memory bank at " + bankDir + " (build one with `cm3leon memory add`, or pass --bank)");
         }
         ClipEmbedder own = clip == null ? null : ClipEmbedder.load(clip);
         ClipEmbedder embedder = own != null ? own : model.clip().orElseThrow(() -> new Cm3LeonException(
                 "--retrieve needs a CLIP model: the checkpoint has no clip/ folder; pass --clip DIR"));
+        if (build) buildShippedBank(embedder, documents, bankDir);
         LuceneMemoryBank memory = LuceneMemoryBank.openReadOnly(bankDir);
         return new Opened(memory, own, new Retriever(embedder, memory), k);
     }

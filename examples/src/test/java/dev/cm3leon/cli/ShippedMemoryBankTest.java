@@ -1,0 +1,78 @@
+package dev.cm3leon.cli;
+
+import dev.cm3leon.retrieval.LuceneMemoryBank;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.Comparator;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** {@code --retrieve} on a model folder that ships image–caption pairs builds its default bank on first use. */
+class ShippedMemoryBankTest {
+    private static final Path DEMO = Path.of("demo-model");
+
+    @TempDir
+    Path dir;
+
+    /** The demo model without a built bank, as a fresh clone has it. */
+    private Path freshDemoCopy() throws IOException {
+        Path model = dir.resolve("model");
+        try (Stream<Path> paths = Files.walk(DEMO)) {
+            for (Path p : paths.sorted(Comparator.naturalOrder()).toList()) {
+                Path rel = DEMO.relativize(p);
+                if (rel.startsWith(RetrievalMixin.DEFAULT_BANK)) continue;
+                Path to = model.resolve(rel.toString());
+                if (Files.isDirectory(p)) Files.createDirectories(to);
+                else Files.copy(p, to);
+            }
+        }
+        return model;
+    }
+
+    @Test
+    void theFirstRetrievalBuildsTheBankOnceFromTheShippedPairs() throws IOException {
+        Path model = freshDemoCopy();
+        long pairs;
+        try (Stream<String> lines = Files.lines(model.resolve(RetrievalMixin.SHIPPED_DOCUMENTS))) {
+            pairs = lines.filter(l -> !l.isBlank()).count();
+        }
+        CliRun first = CliRun.of("text-to-image", "a large blick at the top left", "--model", model.toString(), "--retrieve", "1",
+                "--greedy", "-o", dir.resolve("a.png").toString());
+        assertThat(first.exit()).as(first.err()).isZero();
+        Path bank = model.resolve(RetrievalMixin.DEFAULT_BANK);
+        try (LuceneMemoryBank b = LuceneMemoryBank.openReadOnly(bank)) {
+            assertThat(b.size()).isEqualTo(pairs);
+        }
+        try (Stream<Path> siblings = Files.list(model)) {
+            assertThat(siblings.map(p -> p.getFileName().toString())).noneMatch(n -> n.contains(".partial-"));
+        }
+        FileTime built = Files.getLastModifiedTime(bank.resolve("cm3leon-bank.json"));
+
+        CliRun second = CliRun.of("text-to-image", "a small dax at the bottom right", "--model", model.toString(), "--retrieve", "1",
+                "--greedy", "-o", dir.resolve("b.png").toString());
+        assertThat(second.exit()).as(second.err()).isZero();
+        assertThat(Files.getLastModifiedTime(bank.resolve("cm3leon-bank.json"))).isEqualTo(built);
+    }
+
+    @Test
+    void pairsThatCannotBeIngestedLeaveNoBankBehind() throws IOException {
+        Path model = freshDemoCopy();
+        Files.writeString(model.resolve(RetrievalMixin.SHIPPED_DOCUMENTS), """
+                {"id": "x", "caption": "a large blick at the top left", "image": "images/missing.png"}
+                """);
+        CliRun r = CliRun.of("text-to-image", "a large blick at the top left", "--model", model.toString(), "--retrieve", "1",
+                "--greedy", "-o", dir.resolve("c.png").toString());
+        assertThat(r.exit()).isNotZero();
+        assertThat(r.err()).contains("cannot build the memory bank").contains("no document could be added");
+        try (Stream<Path> siblings = Files.list(model)) {
+            assertThat(siblings.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith(RetrievalMixin.DEFAULT_BANK));
+        }
+        assertThat(dir.resolve("c.png")).doesNotExist();
+    }
+}
