@@ -98,6 +98,10 @@ public final class LuceneMemoryBank implements MemoryBank {
         public HnswOptions withWriteBufferMB(int mb) {
             return new HnswOptions(maxConn, beamWidth, efSearch, mb);
         }
+
+        public HnswOptions withEfSearch(int ef) {
+            return new HnswOptions(maxConn, beamWidth, ef, writeBufferMB);
+        }
     }
 
     /** Threads that help a merge insert into one graph; daemon, idle ones expire. */

@@ -129,6 +129,9 @@ class LuceneMemoryBankTest extends MemoryBankContract {
         assertThatThrownBy(() -> new LuceneMemoryBank.HnswOptions(16, 0, 100)).hasMessageContaining("beamWidth");
         assertThatThrownBy(() -> new LuceneMemoryBank.HnswOptions(16, 100, 0)).hasMessageContaining("efSearch");
         assertThatThrownBy(() -> new LuceneMemoryBank.HnswOptions(16, 100, 100, 0)).hasMessageContaining("writeBufferMB");
+        assertThatThrownBy(() -> LuceneMemoryBank.HnswOptions.DEFAULTS.withEfSearch(0)).hasMessageContaining("efSearch must be at least 1, found 0");
+        assertThat(LuceneMemoryBank.HnswOptions.DEFAULTS.withEfSearch(400))
+                .isEqualTo(new LuceneMemoryBank.HnswOptions(16, 100, 400, LuceneMemoryBank.HnswOptions.DEFAULTS.writeBufferMB()));
     }
 
     @Test

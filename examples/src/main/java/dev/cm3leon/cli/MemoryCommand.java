@@ -205,8 +205,7 @@ public final class MemoryCommand implements Runnable {
 
         @Override
         public Integer call() {
-            var options = LuceneMemoryBank.HnswOptions.DEFAULTS;
-            if (efSearch != null) options = new LuceneMemoryBank.HnswOptions(options.maxConn(), options.beamWidth(), efSearch);
+            var options = efSearch == null ? LuceneMemoryBank.HnswOptions.DEFAULTS : LuceneMemoryBank.HnswOptions.DEFAULTS.withEfSearch(efSearch);
             try (ClipEmbedder embedder = ClipEmbedder.load(clip); LuceneMemoryBank memory = LuceneMemoryBank.openReadOnly(bank, options)) {
                 Retriever retriever = new Retriever(embedder, memory, Retriever.Options.DEFAULTS.withQueryDropout(dropout, seed));
                 Document q = query.text != null ? Document.ofText("query", query.text)

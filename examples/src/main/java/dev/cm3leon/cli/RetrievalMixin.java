@@ -35,6 +35,10 @@ final class RetrievalMixin {
     @Option(names = "--clip", paramLabel = "DIR", description = "CLIP folder for the queries (default: the model's clip/)")
     Path clip;
 
+    @Option(names = "--ef-search", paramLabel = "N", description = "HNSW candidates per segment (default: the library's, "
+            + "sized for the worst case; real embeddings reach the same recall with a few hundred)")
+    Integer efSearch;
+
     /** Opened resources of one command run. */
     static final class Opened implements AutoCloseable {
         private final LuceneMemoryBank bank;
@@ -101,7 +105,8 @@ final class RetrievalMixin {
         ClipEmbedder embedder = own != null ? own : model.clip().orElseThrow(() -> new Cm3LeonException(
                 "--retrieve needs a CLIP model: the checkpoint has no clip/ folder; pass --clip DIR"));
         if (build) buildShippedBank(embedder, documents, bankDir);
-        LuceneMemoryBank memory = LuceneMemoryBank.openReadOnly(bankDir);
+        var options = efSearch == null ? LuceneMemoryBank.HnswOptions.DEFAULTS : LuceneMemoryBank.HnswOptions.DEFAULTS.withEfSearch(efSearch);
+        LuceneMemoryBank memory = LuceneMemoryBank.openReadOnly(bankDir, options);
         return new Opened(memory, own, new Retriever(embedder, memory), k);
     }
 }

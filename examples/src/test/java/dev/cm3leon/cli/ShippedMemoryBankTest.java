@@ -55,7 +55,7 @@ class ShippedMemoryBankTest {
         FileTime built = Files.getLastModifiedTime(bank.resolve("cm3leon-bank.json"));
 
         CliRun second = CliRun.of("text-to-image", "a small dax at the bottom right", "--model", model.toString(), "--retrieve", "1",
-                "--greedy", "-o", dir.resolve("b.png").toString());
+                "--ef-search", "64", "--greedy", "-o", dir.resolve("b.png").toString());
         assertThat(second.exit()).as(second.err()).isZero();
         assertThat(Files.getLastModifiedTime(bank.resolve("cm3leon-bank.json"))).isEqualTo(built);
     }
