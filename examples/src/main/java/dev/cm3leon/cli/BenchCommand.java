@@ -299,7 +299,8 @@ final class BenchCommand implements Callable<Integer> {
         return fmt("%.2f B", n / 1e9);
     }
 
-    private static void deleteTree(Path root) throws IOException {
+    /** Deletes a folder and everything in it (children first). */
+    static void deleteTree(Path root) throws IOException {
         try (Stream<Path> walk = Files.walk(root)) {
             for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
         }

@@ -16,8 +16,6 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.Comparator;
-import java.util.stream.Stream;
 
 /** {@code --retrieve K [--bank DIR]}: prepend K documents from a memory bank, embedded by the model's CLIP. */
 final class RetrievalMixin {
@@ -85,8 +83,8 @@ final class RetrievalMixin {
 
     private static void deleteQuietly(Path dir) {
         if (!Files.exists(dir)) return;
-        try (Stream<Path> paths = Files.walk(dir)) {
-            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        try {
+            BenchCommand.deleteTree(dir);
         } catch (IOException | UncheckedIOException e) {
             log.warn("could not remove the partial memory bank {}: {}", dir, e.getMessage());
         }
