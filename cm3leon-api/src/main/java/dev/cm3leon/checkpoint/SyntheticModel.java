@@ -24,14 +24,18 @@ public final class SyntheticModel implements RowSource {
      */
     public record Shape(String name, String arch, int hidden, int intermediate, int layers, int heads, int kvHeads,
                         int vocab, int maxPositions, boolean tied) {
-        /** Presets: {@code tiny}; Chameleon-shaped {@code 0.5B}, {@code 1B}; {@code llama-1B} (Llama 3.2 1B's shape). */
+        /**
+         * Presets: {@code tiny}; Chameleon-shaped {@code 0.5B}, {@code 1B} and {@code 7B} (Chameleon 7B's shape, 14 GB
+         * in bf16); {@code llama-1B} (Llama 3.2 1B's shape).
+         */
         public static Shape parse(String size) {
             return switch (size.toLowerCase(Locale.ROOT)) {
                 case "tiny" -> new Shape("tiny", "chameleon", 256, 688, 4, 4, 4, 4096, 1024, false);
                 case "0.5b" -> new Shape("0.5B", "chameleon", 1536, 4096, 12, 12, 12, 65536, 4096, false);
                 case "1b" -> new Shape("1B", "chameleon", 2048, 5632, 16, 16, 16, 65536, 4096, false);
+                case "7b" -> new Shape("7B", "chameleon", 4096, 11008, 32, 32, 32, 65536, 4096, false);
                 case "llama-1b" -> new Shape("llama-1B", "llama", 2048, 8192, 16, 32, 8, 128256, 4096, true);
-                default -> throw new IllegalArgumentException("unknown synthetic size '" + size + "': tiny, 0.5B, 1B or llama-1B");
+                default -> throw new IllegalArgumentException("unknown synthetic size '" + size + "': tiny, 0.5B, 1B, 7B or llama-1B");
             };
         }
 

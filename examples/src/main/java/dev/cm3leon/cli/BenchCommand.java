@@ -42,7 +42,7 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--model", description = "HF checkpoint folder or .gguf file") Path model;
     @Option(names = "--synthetic", paramLabel = "SIZE",
-            description = "build a random model of this shape in a temp folder: tiny, 0.5B, 1B (Chameleon-shaped) or llama-1B")
+            description = "build a random model of this shape in a temp folder: tiny, 0.5B, 1B, 7B (Chameleon-shaped) or llama-1B")
     String synthetic;
     @Option(names = "--synthetic-format", defaultValue = "safetensors", description = "safetensors (bf16) or gguf")
     String syntheticFormat;
