@@ -67,6 +67,48 @@ def retrieve(query, memory, k=1):
     return [memory[i] for i in order[:k]]
 
 
+class ClipRetriever:
+    """The library's Retriever on the demo CLIP: documents embedded as the normalised mean of their normalised text and
+    image embeddings, maximum inner product with the query's text embedding, candidates scoring above near_copy (0.9)
+    against the query dropped as near-copies and those above 0.95 against a kept one as duplicates."""
+
+    def __init__(self, clip, memory, device, near_copy=0.9):
+        self.clip, self.memory, self.tok, self.near_copy = clip, memory, ClipTokenizer(clip_words()), near_copy
+        with torch.no_grad():
+            te = self.text([s.caption() for _, s in memory])
+            ie = clip.image_embeds(clip_pixels(np.stack([s.render() for _, s in memory])).to(device))
+            self.emb = torch.nn.functional.normalize(te + ie, dim=-1)
+
+    def text(self, captions):
+        # padded with </s>: attention is causal and the first </s> is the pooled position, so padding changes nothing
+        ids = [self.tok.encode(c) for c in captions]
+        width = max(map(len, ids))
+        ids = [x + [self.tok.eos] * (width - len(x)) for x in ids]
+        return self.clip.text_embeds(torch.tensor(ids, device=T.device_of(self.clip)))
+
+    def __call__(self, queries, k=1, factor=4):
+        out = []
+        with torch.no_grad():
+            scores = self.text(queries) @ self.emb.T
+        for row in scores:
+            top = row.topk(k * factor)
+            kept = []
+            for sc, i in zip(top.values.tolist(), top.indices.tolist()):
+                if sc > self.near_copy or any(float(self.emb[i] @ self.emb[j]) > 0.95 for j in kept):
+                    continue
+                kept.append(i)
+                if len(kept) == k:
+                    break
+            out.append([self.memory[i] for i in kept])
+        return out
+
+
+def load_clip(path, device):
+    ck = T.load_checkpoint(path)
+    clip = CLIP(ck["config"]); clip.load_state_dict(ck["state_dict"]); clip.to(device).eval()
+    return clip
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--vq", default="runs/vq.pt")
@@ -218,6 +260,7 @@ def rest_part(args, res, lm, vq, cap_scenes, rng, n, t0, heldout_cap_scenes):
     memory = world.memory_scenes()
     mem_codes = dict(zip([d for d, _ in memory], encode_scenes(vq, [s for _, s in memory])))
     mem = [(d, s) for d, s in memory]
+    clip = load_clip(args.clip, args.device) if os.path.exists(args.clip) else None
     for group, names in (("held_out_stickers", world.HELDOUT_STICKERS), ("seen_stickers", world.SEEN_STICKERS),
                          ("plain", None)):
         m = min(100, n)
@@ -227,13 +270,21 @@ def rest_part(args, res, lm, vq, cap_scenes, rng, n, t0, heldout_cap_scenes):
             sc = [world.random_scene(rng) for _ in range(m)]
         truths = [s.attrs() for s in sc]
         out = {}
-        for mode in ("no_retrieval", "retrieval"):
+        found = {"retrieval": [retrieve(s.caption(), mem) for s in sc]}
+        if clip is not None:  # what `--retrieve 1` does, and with `--keep-near-copies`
+            found["clip_retrieval"] = ClipRetriever(clip, mem, args.device)([s.caption() for s in sc])
+            found["clip_retrieval_keep_near_copies"] = ClipRetriever(clip, mem, args.device, float("inf"))([s.caption() for s in sc])
+        appearance = {}  # how often the first document shows the prompt's shape and colour
+        for mode, docs in found.items():
+            same = sum(bool(d) and d[0][1].attrs()[:2] == s.attrs()[:2] for d, s in zip(docs, sc))
+            appearance[mode] = {"acc": round(same / m, 4), "ci95": wilson(same, m), "n": m}
+        res[group + "_first_document_same_appearance"] = appearance
+        for mode in ["no_retrieval"] + list(found):
             prompts = []
-            for s in sc:
+            for j, s in enumerate(sc):
                 p = [BOS]
-                if mode == "retrieval":
-                    for did, ds in retrieve(s.caption(), mem):
-                        p += TOK.encode(ds.caption()) + img_tokens(mem_codes[did]) + [SEP]
+                for did, ds in found.get(mode, [[]] * len(sc))[j]:
+                    p += TOK.encode(ds.caption()) + img_tokens(mem_codes[did]) + [SEP]
                 prompts.append(p + TOK.encode(s.caption()) + [BOI])
             for cfg in (1.0, 2.0):
                 codes = sample_images(lm, prompts, cfg=cfg, gen=T.generator(lm, 4))
@@ -267,6 +318,9 @@ def print_table(res):
     for g in ("held_out_stickers", "seen_stickers", "plain"):
         if g in res:
             lines.append(f"{g}: " + "; ".join(f"{k} {fmt(v['all'])}" for k, v in res[g].items()))
+        if g + "_first_document_same_appearance" in res:
+            lines.append(f"{g}, first document shows the prompt's shape and colour: "
+                         + "; ".join(f"{k} {fmt(v)}" for k, v in res[g + "_first_document_same_appearance"].items()))
     print("\n".join(lines))
 
 

@@ -34,6 +34,8 @@ LM_CONFIG = dict(hidden_size=256, intermediate_size=704, num_hidden_layers=4, nu
                  vocab_size=VOCAB)
 MIX = [("t2i", 0.30), ("i2t", 0.25), ("retrieval", 0.20), ("vqa", 0.08), ("edit", 0.09), ("infill", 0.08)]
 P_NAMED, P_ANON = 0.6, 0.7  # retrieval documents: share with a named target; of those, share of anonymous names
+P_HELDOUT_NAMES = 0.0  # anonymous-name retrieval documents that use a held-out sticker's name instead
+P_EXACT = 0.0  # retrieval documents whose retrieved picture has the target's placement (row, column, size) too
 EDIT_KINDS = ["colour", "shape", "left", "right", "top", "bottom", "size"]
 
 
@@ -123,6 +125,9 @@ class Pool:
         self.by_sc = {}
         for i, s in enumerate(self.plain):
             self.by_sc.setdefault((s.shape, s.colour), []).append(i)
+        self.by_place = {}
+        for i, s in enumerate(self.plain):
+            self.by_place.setdefault(s.attrs(), []).append(i)
         self.by_shape = {k: [i for i, s in enumerate(self.plain) if s.shape == k] for k in world.SHAPES}
         self.by_colour = {k: [i for i, s in enumerate(self.plain) if s.colour == k] for k in world.COLOUR_NAMES}
 
@@ -146,6 +151,7 @@ def doc_i2t(cap, codes):
 
 def doc_retrieval(pool, rng):
     pick = lambda lst: lst[rng.integers(len(lst))]
+    exact = P_EXACT > 0 and rng.random() < P_EXACT  # no draw at 0: earlier runs repeat step for step
     if rng.random() < P_NAMED:
         # named target: a seen sticker with its own (shape, colour), or -- most of the time -- a name with no
         # fixed appearance, bound for this document only to the (shape, colour) of the retrieved picture, so that
@@ -154,9 +160,15 @@ def doc_retrieval(pool, rng):
             name = world.SEEN_STICKERS[rng.integers(8)]
             sc = world.STICKERS[name]
         else:
-            name = world.ANON_NAMES[rng.integers(len(world.ANON_NAMES))]
+            if P_HELDOUT_NAMES > 0 and rng.random() < P_HELDOUT_NAMES:
+                # a held-out sticker's name as an anonymous one: the model meets the word, bound to a random
+                # appearance each time; what the sticker looks like is only in the memory bank
+                name = world.HELDOUT_STICKERS[rng.integers(len(world.HELDOUT_STICKERS))]
+            else:
+                name = world.ANON_NAMES[rng.integers(len(world.ANON_NAMES))]
             sc = (world.SHAPES[rng.integers(4)], world.COLOUR_NAMES[rng.integers(6)])
-        t, r = pick(pool.by_sc[sc]), pick(pool.by_sc[sc])
+        t = pick(pool.by_sc[sc])
+        r = pick(pool.by_place[pool.plain[t].attrs()] if exact else pool.by_sc[sc])
         tcap = pool.plain[t].caption().replace(f"{sc[1]} {sc[0]}", name)
         rcap = pool.plain[r].caption().replace(f"{sc[1]} {sc[0]}", name)
         docs = [(rcap, pool.plain_codes[r])]
@@ -165,7 +177,7 @@ def doc_retrieval(pool, rng):
         t = rng.integers(len(pool.plain))
         s = pool.plain[t]
         u = rng.random()
-        lst = pool.by_sc[(s.shape, s.colour)] if u < 0.7 else (pool.by_shape[s.shape] if u < 0.85 else pool.by_colour[s.colour])
+        lst = pool.by_place[s.attrs()] if exact else pool.by_sc[(s.shape, s.colour)] if u < 0.7 else (pool.by_shape[s.shape] if u < 0.85 else pool.by_colour[s.colour])
         r = pick(lst)
         docs = [(pool.plain[r].caption(), pool.plain_codes[r])]
         tgt = (s.caption(), pool.plain_codes[t])
@@ -492,7 +504,7 @@ def worker(rank, args, vq=None, pool=None):
     log.append(msg)
     train_min = (time.time() - t1) / 60
     ck = {"config": LM_CONFIG, "state_dict": cpu_state(model, args.save_bf16), "log": log, "train_minutes": train_min,
-          "mix": MIX, "p_named": P_NAMED, "p_anon": P_ANON,
+          "mix": MIX, "p_named": P_NAMED, "p_anon": P_ANON, "p_exact": P_EXACT, "p_heldout_names": P_HELDOUT_NAMES,
           "pool_minutes": (t1 - t0) / 60, "seed": args.seed, "steps": step, "procs": world_size,
           "docs_per_step": args.docs * world_size, "tokens": ntok, "init": args.init, "lr": args.lr,
           "device": str(dev), "pool": args.pool}
@@ -519,11 +531,11 @@ def worker(rank, args, vq=None, pool=None):
 
 def configure(args):
     """The decoder's shape and the document mix from the command line: heads of 32, two query heads per key/value head."""
-    global MIX, P_NAMED, P_ANON
+    global MIX, P_NAMED, P_ANON, P_EXACT, P_HELDOUT_NAMES
     if args.mix:
         MIX = [(k, float(v)) for k, v in (kv.split("=") for kv in args.mix.split(","))]
         assert abs(sum(p for _, p in MIX) - 1) < 1e-6 and {k for k, _ in MIX} <= {"t2i", "i2t", "retrieval", "vqa", "edit", "infill"}, args.mix
-    P_NAMED, P_ANON = args.p_named, args.p_anon
+    P_NAMED, P_ANON, P_EXACT, P_HELDOUT_NAMES = args.p_named, args.p_anon, args.p_exact, args.p_heldout_names
     LM_CONFIG.update(num_hidden_layers=args.layers, hidden_size=args.hidden, intermediate_size=args.inter,
                      num_attention_heads=args.hidden // 32, num_key_value_heads=args.hidden // 64)
 
@@ -561,6 +573,10 @@ def main():
     ap.add_argument("--mix", default=None, help="document mix, e.g. t2i=0.3,i2t=0.25,retrieval=0.2,vqa=0.08,edit=0.09,infill=0.08")
     ap.add_argument("--p_named", type=float, default=P_NAMED, help="retrieval documents with a named target")
     ap.add_argument("--p_anon", type=float, default=P_ANON, help="of those, the share with an anonymous name")
+    ap.add_argument("--p_exact", type=float, default=P_EXACT,
+                    help="retrieval documents whose retrieved picture shares the target's placement")
+    ap.add_argument("--p_heldout_names", type=float, default=P_HELDOUT_NAMES,
+                    help="of the anonymous-name documents, the share that use a held-out sticker's name")
     ap.add_argument("--bf16", action="store_true", help="bf16 autocast (GPUs, or CPUs with fast bf16)")
     args = ap.parse_args()
     configure(args)

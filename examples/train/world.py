@@ -174,13 +174,18 @@ def render_batch(rng, n):
     return np.stack([s.render() for s in scenes]), scenes
 
 
-def memory_scenes(seed=4242, n_plain=300, per_sticker=2):
-    """The memory bank's documents: every sticker (held-out ones included) and plain shapes, as (id, Scene)."""
+def memory_scenes(seed=4242, n_plain=300):
+    """The memory bank's documents, as (id, Scene): every sticker (held-out ones included) once at each of the 18
+    placements (row, column, size), and plain shapes of every (shape, colour) at random placements."""
     rng = np.random.default_rng(seed)
     docs = []
     for name in STICKER_NAMES:
-        for k in range(per_sticker):
-            docs.append((f"sticker-{name}-{k}", random_scene(rng, sticker=name)))
+        k = 0
+        for row in ROWS:
+            for col in COLS:
+                for size in SIZES:
+                    docs.append((f"sticker-{name}-{k}", random_scene(rng, sticker=name, row=row, col=col, size=size)))
+                    k += 1
     pairs = [(s, c) for s in SHAPES for c in COLOUR_NAMES]
     for i in range(n_plain):
         s, c = pairs[i % len(pairs)]

@@ -17,6 +17,7 @@ public final class Retriever {
     /**
      * @param candidateFactor   candidates fetched per wanted document before filtering (at least k + 16 in all)
      * @param nearCopyThreshold candidates scoring above this against the query are dropped as near-copies
+     *                          ({@code Double.POSITIVE_INFINITY} keeps them)
      * @param duplicateThreshold a candidate whose embedding scores above this against a kept one is a duplicate
      * @param queryDropout      fraction of query tokens dropped before embedding (0 = off; CM3Leon uses 0.2)
      * @param seed              the dropout's random seed
@@ -28,6 +29,10 @@ public final class Retriever {
         public Options {
             if (candidateFactor < 1) throw new IllegalArgumentException("candidateFactor must be at least 1");
             if (!(queryDropout >= 0 && queryDropout < 1)) throw new IllegalArgumentException("queryDropout must be in [0, 1)");
+            if (Double.isNaN(nearCopyThreshold) || Double.isNaN(duplicateThreshold)) {
+                throw new IllegalArgumentException("nearCopyThreshold and duplicateThreshold must be numbers (+∞ turns a filter off), got "
+                        + nearCopyThreshold + " and " + duplicateThreshold);
+            }
         }
 
         public Options withQueryDropout(double rate, long seed) {

@@ -75,6 +75,23 @@ class RetrieverTest {
     }
 
     @Test
+    void anInfiniteNearCopyThresholdKeepsExactMatches() {
+        embedder.vectors.put("q", query);
+        bank.add(Vectors.entry("copy", query.clone()));
+        put("close", 0.85);
+        var options = Retriever.Options.DEFAULTS.withThresholds(Double.POSITIVE_INFINITY, 0.95);
+        assertThat(new Retriever(embedder, bank, options).retrieve("q", 2)).extracting(ScoredDocument::id).containsExactly("copy", "close");
+    }
+
+    @Test
+    void nanThresholdsAreRefused() {
+        assertThatThrownBy(() -> Retriever.Options.DEFAULTS.withThresholds(Double.NaN, 0.95))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("nearCopyThreshold");
+        assertThatThrownBy(() -> Retriever.Options.DEFAULTS.withThresholds(0.9, Double.NaN))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("duplicateThreshold");
+    }
+
+    @Test
     void duplicatesAmongCandidatesAreDropped() {
         embedder.vectors.put("q", query);
         float[] a = Vectors.atCosine(query, 0.8, 1);

@@ -37,6 +37,11 @@ final class RetrievalMixin {
             + "sized for the worst case; real embeddings reach the same recall with a few hundred)")
     Integer efSearch;
 
+    @Option(names = "--keep-near-copies", description = "keep documents that score above 0.9 against the query (the "
+            + "Retriever drops them by default, as CM3Leon does); with a bank whose captions follow the prompts' template, "
+            + "as the demo model's, the document that matches the prompt scores near 1")
+    boolean keepNearCopies;
+
     /** Opened resources of one command run. */
     static final class Opened implements AutoCloseable {
         private final LuceneMemoryBank bank;
@@ -72,12 +77,31 @@ final class RetrievalMixin {
         try {
             MemoryCommand.Add.Ingested r = MemoryCommand.Add.ingestFile(embedder, partial, documents, documents.getParent(), false, 256);
             if (r.added() == 0) throw new Cm3LeonException(documents + ": no document could be added");
-            Files.move(partial, bankDir, StandardCopyOption.ATOMIC_MOVE);
+            if (Files.isDirectory(bankDir)) {   // a stale bank: set aside, replaced, then removed
+                Path old = bankDir.resolveSibling(bankDir.getFileName() + ".stale-" + ProcessHandle.current().pid());
+                Files.move(bankDir, old, StandardCopyOption.ATOMIC_MOVE);
+                Files.move(partial, bankDir, StandardCopyOption.ATOMIC_MOVE);
+                deleteQuietly(old);
+            } else {
+                Files.move(partial, bankDir, StandardCopyOption.ATOMIC_MOVE);
+            }
         } catch (IOException | RuntimeException e) {
             deleteQuietly(partial);
-            if (Files.isDirectory(bankDir)) return;              // another process built it meanwhile
+            if (Files.isDirectory(bankDir)) {   // another process built it meanwhile, or a stale one stays
+                log.warn("could not build the memory bank {} ({}); using the one there", bankDir, e.getMessage());
+                return;
+            }
             throw new Cm3LeonException("cannot build the memory bank " + bankDir + " from " + documents + ": "
                     + e.getMessage() + " (build it elsewhere with `cm3leon memory add`, and pass --bank)", e);
+        }
+    }
+
+    /** A default bank built before its documents last changed (a model folder updated in place) is built again. */
+    private static boolean stale(Path bankDir, Path documents) {
+        try {
+            return Files.getLastModifiedTime(documents).compareTo(Files.getLastModifiedTime(bankDir)) > 0;
+        } catch (IOException e) {
+            return false;
         }
     }
 
@@ -95,7 +119,7 @@ final class RetrievalMixin {
         if (k < 1) throw new Cm3LeonException("--retrieve must be ≥ 1, got " + k);
         Path bankDir = bank != null ? bank : model.folder().resolve(DEFAULT_BANK);
         Path documents = model.folder().resolve(SHIPPED_DOCUMENTS);
-        boolean build = bank == null && !Files.isDirectory(bankDir) && Files.isRegularFile(documents);
+        boolean build = bank == null && Files.isRegularFile(documents) && (!Files.isDirectory(bankDir) || stale(bankDir, documents));
         if (!Files.isDirectory(bankDir) && !build) {
             throw new Cm3LeonException("no memory bank at " + bankDir + " (build one with `cm3leon memory add`, or pass --bank)");
         }
@@ -105,6 +129,9 @@ final class RetrievalMixin {
         if (build) buildShippedBank(embedder, documents, bankDir);
         var options = efSearch == null ? LuceneMemoryBank.HnswOptions.DEFAULTS : LuceneMemoryBank.HnswOptions.DEFAULTS.withEfSearch(efSearch);
         LuceneMemoryBank memory = LuceneMemoryBank.openReadOnly(bankDir, options);
-        return new Opened(memory, own, new Retriever(embedder, memory), k);
+        Retriever.Options retrieval = keepNearCopies
+                ? Retriever.Options.DEFAULTS.withThresholds(Double.POSITIVE_INFINITY, Retriever.Options.DEFAULTS.duplicateThreshold())
+                : Retriever.Options.DEFAULTS;
+        return new Opened(memory, own, new Retriever(embedder, memory, retrieval), k);
     }
 }

@@ -61,6 +61,40 @@ class ShippedMemoryBankTest {
     }
 
     @Test
+    void aBankOlderThanItsDocumentsIsBuiltAgainAndNearCopiesAreKeptOnRequest() throws IOException {
+        Path model = freshDemoCopy();
+        Path documents = model.resolve(RetrievalMixin.SHIPPED_DOCUMENTS);
+        CliRun first = CliRun.of("text-to-image", "a large blick at the top left", "--model", model.toString(), "--retrieve", "1",
+                "--greedy", "-o", dir.resolve("a.png").toString());
+        assertThat(first.exit()).as(first.err()).isZero();
+        // the model folder is updated in place: the blick documents only (one per placement)
+        java.util.List<String> blick;
+        try (Stream<String> lines = Files.lines(documents)) {
+            blick = lines.filter(l -> l.contains("\"sticker-blick-")).toList();
+        }
+        assertThat(blick).hasSize(18);
+        Files.write(documents, blick);
+        Path bank = model.resolve(RetrievalMixin.DEFAULT_BANK);
+        Files.setLastModifiedTime(documents, FileTime.fromMillis(Files.getLastModifiedTime(bank).toMillis() + 10_000));
+
+        CliRun kept = CliRun.of("text-to-image", "a large blick at the top left", "--model", model.toString(), "--retrieve", "1",
+                "--keep-near-copies", "--greedy", "-o", dir.resolve("b.png").toString());
+        assertThat(kept.exit()).as(kept.err()).isZero();
+        try (LuceneMemoryBank b = LuceneMemoryBank.openReadOnly(bank)) {
+            assertThat(b.size()).isEqualTo(18);
+        }
+        try (Stream<Path> siblings = Files.list(model)) {
+            assertThat(siblings.map(p -> p.getFileName().toString())).noneMatch(n -> n.contains(".stale-") || n.contains(".partial-"));
+        }
+        assertThat(kept.out()).contains(": a large blick at the top left");
+
+        CliRun dropped = CliRun.of("text-to-image", "a large blick at the top left", "--model", model.toString(), "--retrieve", "1",
+                "--greedy", "-o", dir.resolve("c.png").toString());
+        assertThat(dropped.exit()).as(dropped.err()).isZero();
+        assertThat(dropped.out()).contains("retrieved sticker-blick-").doesNotContain(": a large blick at the top left");
+    }
+
+    @Test
     void pairsThatCannotBeIngestedLeaveNoBankBehind() throws IOException {
         Path model = freshDemoCopy();
         Files.writeString(model.resolve(RetrievalMixin.SHIPPED_DOCUMENTS), """
