@@ -4,8 +4,9 @@
 
 Text->image: prompts whose captions never occur in training (world.HELDOUT_COMBOS; jitter and radius drawn from
 seed 12345), decoded images scored by the pixel detector of world.py; one row repeats the best sampling setting on
-captions that training did show (fresh pictures).  Captions and VQA: greedy, on fresh renders.  Retrieval: the memory bank's documents
-ranked by IDF-weighted word overlap with the prompt (what a BM25 index returns first), top-1 prepended.
+captions that training did show (fresh pictures).  Captions and VQA: greedy, on fresh renders.  Retrieval, top-1
+prepended: by the demo CLIP as the library's Retriever does (with its near-copy rule and without), and by
+IDF-weighted word overlap with the prompt (what a BM25 index returns first).
 95 % confidence intervals are Wilson intervals.
 """
 import argparse, json, math, os, time
