@@ -69,12 +69,13 @@ def retrieve(query, memory, k=1):
 
 
 class ClipRetriever:
-    """The library's Retriever on the demo CLIP: documents embedded as the normalised mean of their normalised text and
-    image embeddings, maximum inner product with the query's text embedding, candidates scoring above near_copy (0.9)
-    against the query dropped as near-copies and those above 0.95 against a kept one as duplicates."""
+    """The library's Retriever on the demo CLIP: documents embedded (once) as the normalised mean of their normalised
+    text and image embeddings, maximum inner product with the query's text embedding, candidates scoring above
+    near_copy (0.9; inf keeps them) against the query dropped as near-copies and those above 0.95 against a kept one
+    as duplicates."""
 
-    def __init__(self, clip, memory, device, near_copy=0.9):
-        self.clip, self.memory, self.tok, self.near_copy = clip, memory, ClipTokenizer(clip_words()), near_copy
+    def __init__(self, clip, memory, device):
+        self.clip, self.memory, self.tok = clip, memory, ClipTokenizer(clip_words())
         with torch.no_grad():
             te = self.text([s.caption() for _, s in memory])
             ie = clip.image_embeds(clip_pixels(np.stack([s.render() for _, s in memory])).to(device))
@@ -87,15 +88,15 @@ class ClipRetriever:
         ids = [x + [self.tok.eos] * (width - len(x)) for x in ids]
         return self.clip.text_embeds(torch.tensor(ids, device=T.device_of(self.clip)))
 
-    def __call__(self, queries, k=1, factor=4):
+    def __call__(self, queries, k=1, near_copy=0.9, factor=4):
         out = []
         with torch.no_grad():
             scores = self.text(queries) @ self.emb.T
         for row in scores:
-            top = row.topk(k * factor)
+            top = row.topk(min(len(self.memory), max(k * factor, k + 16)))  # as many candidates as the library asks for
             kept = []
             for sc, i in zip(top.values.tolist(), top.indices.tolist()):
-                if sc > self.near_copy or any(float(self.emb[i] @ self.emb[j]) > 0.95 for j in kept):
+                if sc > near_copy or any(float(self.emb[i] @ self.emb[j]) > 0.95 for j in kept):
                     continue
                 kept.append(i)
                 if len(kept) == k:
@@ -198,8 +199,7 @@ def t2i_table(args, res, table, lm, vq, scenes, n, t0):
         print(table, name, res[table][name]["all"], f"{time.time() - t0:.0f}s", flush=True)
 
     if args.rerank and os.path.exists(args.clip):
-        ck = T.load_checkpoint(args.clip)
-        clip = CLIP(ck["config"]); clip.load_state_dict(ck["state_dict"]); clip.to(args.device).eval()
+        clip = load_clip(args.clip, args.device)
         ctok = ClipTokenizer(clip_words())
         m, r = min(n, args.rerank_n), args.rerank
         dev = T.device_of(lm)
@@ -261,7 +261,7 @@ def rest_part(args, res, lm, vq, cap_scenes, rng, n, t0, heldout_cap_scenes):
     memory = world.memory_scenes()
     mem_codes = dict(zip([d for d, _ in memory], encode_scenes(vq, [s for _, s in memory])))
     mem = [(d, s) for d, s in memory]
-    clip = load_clip(args.clip, args.device) if os.path.exists(args.clip) else None
+    clip_retrieve = ClipRetriever(load_clip(args.clip, args.device), mem, args.device) if os.path.exists(args.clip) else None
     for group, names in (("held_out_stickers", world.HELDOUT_STICKERS), ("seen_stickers", world.SEEN_STICKERS),
                          ("plain", None)):
         m = min(100, n)
@@ -272,9 +272,9 @@ def rest_part(args, res, lm, vq, cap_scenes, rng, n, t0, heldout_cap_scenes):
         truths = [s.attrs() for s in sc]
         out = {}
         found = {"retrieval": [retrieve(s.caption(), mem) for s in sc]}
-        if clip is not None:  # what `--retrieve 1` does, and with `--keep-near-copies`
-            found["clip_retrieval"] = ClipRetriever(clip, mem, args.device)([s.caption() for s in sc])
-            found["clip_retrieval_keep_near_copies"] = ClipRetriever(clip, mem, args.device, float("inf"))([s.caption() for s in sc])
+        if clip_retrieve:  # what `--retrieve 1` does, and with `--keep-near-copies`
+            found["clip_retrieval"] = clip_retrieve([s.caption() for s in sc])
+            found["clip_retrieval_keep_near_copies"] = clip_retrieve([s.caption() for s in sc], near_copy=float("inf"))
         appearance = {}  # how often the first document shows the prompt's shape and colour
         for mode, docs in found.items():
             same = sum(bool(d) and d[0][1].attrs()[:2] == s.attrs()[:2] for d, s in zip(docs, sc))

@@ -122,11 +122,9 @@ class Pool:
         a, b, c = n_plain, n_plain + n_sticker, n_plain + n_sticker + n_edit
         self.plain_codes, self.sticker_codes = codes[:a], codes[a:b]
         self.edit_src_codes, self.edit_tgt_codes = codes[b:c], codes[c:]
-        self.by_sc = {}
+        self.by_sc, self.by_place = {}, {}  # by (shape, colour); by every attribute, placement included
         for i, s in enumerate(self.plain):
             self.by_sc.setdefault((s.shape, s.colour), []).append(i)
-        self.by_place = {}
-        for i, s in enumerate(self.plain):
             self.by_place.setdefault(s.attrs(), []).append(i)
         self.by_shape = {k: [i for i, s in enumerate(self.plain) if s.shape == k] for k in world.SHAPES}
         self.by_colour = {k: [i for i, s in enumerate(self.plain) if s.colour == k] for k in world.COLOUR_NAMES}

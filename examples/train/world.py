@@ -4,6 +4,8 @@
 at one of 3x3 grid positions, small or large.  Everything is driven by numpy Generators so that
 every data stream is reproducible from a seed.
 """
+import itertools
+
 import numpy as np
 
 SIZE = 32
@@ -180,12 +182,8 @@ def memory_scenes(seed=4242, n_plain=300):
     rng = np.random.default_rng(seed)
     docs = []
     for name in STICKER_NAMES:
-        k = 0
-        for row in ROWS:
-            for col in COLS:
-                for size in SIZES:
-                    docs.append((f"sticker-{name}-{k}", random_scene(rng, sticker=name, row=row, col=col, size=size)))
-                    k += 1
+        for k, (row, col, size) in enumerate(itertools.product(ROWS, COLS, SIZES)):
+            docs.append((f"sticker-{name}-{k}", random_scene(rng, sticker=name, row=row, col=col, size=size)))
     pairs = [(s, c) for s in SHAPES for c in COLOUR_NAMES]
     for i in range(n_plain):
         s, c = pairs[i % len(pairs)]

@@ -42,6 +42,14 @@ public final class Retriever {
         public Options withThresholds(double nearCopy, double duplicate) {
             return new Options(candidateFactor, nearCopy, duplicate, queryDropout, seed);
         }
+
+        /**
+         * Near-copies of the query kept: for prompts, which a bank's document may repeat word for word (the rule is
+         * CM3Leon's for training, where the query is itself a document of the corpus).
+         */
+        public Options keepingNearCopies() {
+            return withThresholds(Double.POSITIVE_INFINITY, duplicateThreshold);
+        }
     }
 
     private final Embedder embedder;

@@ -79,7 +79,8 @@ class RetrieverTest {
         embedder.vectors.put("q", query);
         bank.add(Vectors.entry("copy", query.clone()));
         put("close", 0.85);
-        var options = Retriever.Options.DEFAULTS.withThresholds(Double.POSITIVE_INFINITY, 0.95);
+        var options = Retriever.Options.DEFAULTS.keepingNearCopies();
+        assertThat(options.duplicateThreshold()).isEqualTo(Retriever.Options.DEFAULTS.duplicateThreshold());
         assertThat(new Retriever(embedder, bank, options).retrieve("q", 2)).extracting(ScoredDocument::id).containsExactly("copy", "close");
     }
 

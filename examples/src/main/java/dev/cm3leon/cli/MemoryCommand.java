@@ -203,11 +203,15 @@ public final class MemoryCommand implements Runnable {
                 + "the library's, sized for the worst case; real embeddings reach the same recall with a few hundred).")
         Integer efSearch;
 
+        @Option(names = "--keep-near-copies", description = RetrievalMixin.KEEP_NEAR_COPIES + ".")
+        boolean keepNearCopies;
+
         @Override
         public Integer call() {
             var options = efSearch == null ? LuceneMemoryBank.HnswOptions.DEFAULTS : LuceneMemoryBank.HnswOptions.DEFAULTS.withEfSearch(efSearch);
             try (ClipEmbedder embedder = ClipEmbedder.load(clip); LuceneMemoryBank memory = LuceneMemoryBank.openReadOnly(bank, options)) {
-                Retriever retriever = new Retriever(embedder, memory, Retriever.Options.DEFAULTS.withQueryDropout(dropout, seed));
+                Retriever.Options filters = keepNearCopies ? Retriever.Options.DEFAULTS.keepingNearCopies() : Retriever.Options.DEFAULTS;
+                Retriever retriever = new Retriever(embedder, memory, filters.withQueryDropout(dropout, seed));
                 Document q = query.text != null ? Document.ofText("query", query.text)
                         : Document.of("query", null, DocumentImage.of(EmbedCommand.readImage(query.image)));
                 List<ScoredDocument> hits = retriever.retrieve(q, k);

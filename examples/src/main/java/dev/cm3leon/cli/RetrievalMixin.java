@@ -23,6 +23,9 @@ final class RetrievalMixin {
     /** Image–caption pairs a model folder may ship (the demo model does) for its default bank, built on first use. */
     static final String SHIPPED_DOCUMENTS = "memory/documents.jsonl";
     private static final Logger log = LoggerFactory.getLogger(RetrievalMixin.class);
+    static final String KEEP_NEAR_COPIES = "keep documents that score above 0.9 against the query (the Retriever drops them "
+            + "by default, as CM3Leon's training does); with a bank whose captions follow the prompts' template, as the "
+            + "demo model's, the document that matches the prompt scores near 1";
 
     @Option(names = "--retrieve", paramLabel = "K", description = "prepend K retrieved documents (CM3Leon's retrieval augmentation)")
     Integer k;
@@ -37,9 +40,7 @@ final class RetrievalMixin {
             + "sized for the worst case; real embeddings reach the same recall with a few hundred)")
     Integer efSearch;
 
-    @Option(names = "--keep-near-copies", description = "keep documents that score above 0.9 against the query (the "
-            + "Retriever drops them by default, as CM3Leon does); with a bank whose captions follow the prompts' template, "
-            + "as the demo model's, the document that matches the prompt scores near 1")
+    @Option(names = "--keep-near-copies", description = KEEP_NEAR_COPIES)
     boolean keepNearCopies;
 
     /** Opened resources of one command run. */
@@ -73,20 +74,17 @@ final class RetrievalMixin {
      */
     private static void buildShippedBank(ClipEmbedder embedder, Path documents, Path bankDir) {
         Path partial = bankDir.resolveSibling(bankDir.getFileName() + ".partial-" + ProcessHandle.current().pid());
+        Path stale = bankDir.resolveSibling(bankDir.getFileName() + ".stale-" + ProcessHandle.current().pid());
         log.info("building the memory bank {} from {} (once)", bankDir, documents);
         try {
             MemoryCommand.Add.Ingested r = MemoryCommand.Add.ingestFile(embedder, partial, documents, documents.getParent(), false, 256);
             if (r.added() == 0) throw new Cm3LeonException(documents + ": no document could be added");
-            if (Files.isDirectory(bankDir)) {   // a stale bank: set aside, replaced, then removed
-                Path old = bankDir.resolveSibling(bankDir.getFileName() + ".stale-" + ProcessHandle.current().pid());
-                Files.move(bankDir, old, StandardCopyOption.ATOMIC_MOVE);
-                Files.move(partial, bankDir, StandardCopyOption.ATOMIC_MOVE);
-                deleteQuietly(old);
-            } else {
-                Files.move(partial, bankDir, StandardCopyOption.ATOMIC_MOVE);
-            }
+            if (Files.isDirectory(bankDir)) Files.move(bankDir, stale, StandardCopyOption.ATOMIC_MOVE);   // a stale bank
+            Files.move(partial, bankDir, StandardCopyOption.ATOMIC_MOVE);
+            deleteQuietly(stale);
         } catch (IOException | RuntimeException e) {
             deleteQuietly(partial);
+            restore(stale, bankDir);
             if (Files.isDirectory(bankDir)) {   // another process built it meanwhile, or a stale one stays
                 log.warn("could not build the memory bank {} ({}); using the one there", bankDir, e.getMessage());
                 return;
@@ -97,11 +95,21 @@ final class RetrievalMixin {
     }
 
     /** A default bank built before its documents last changed (a model folder updated in place) is built again. */
-    private static boolean stale(Path bankDir, Path documents) {
+    private static boolean builtBefore(Path bankDir, Path documents) {
         try {
             return Files.getLastModifiedTime(documents).compareTo(Files.getLastModifiedTime(bankDir)) > 0;
         } catch (IOException e) {
             return false;
+        }
+    }
+
+    /** A stale bank set aside for a replacement that then failed goes back in place. */
+    private static void restore(Path stale, Path bankDir) {
+        if (!Files.isDirectory(stale) || Files.exists(bankDir)) return;
+        try {
+            Files.move(stale, bankDir, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            log.warn("could not put the previous memory bank {} back in place: {}", stale, e.getMessage());
         }
     }
 
@@ -119,7 +127,7 @@ final class RetrievalMixin {
         if (k < 1) throw new Cm3LeonException("--retrieve must be ≥ 1, got " + k);
         Path bankDir = bank != null ? bank : model.folder().resolve(DEFAULT_BANK);
         Path documents = model.folder().resolve(SHIPPED_DOCUMENTS);
-        boolean build = bank == null && Files.isRegularFile(documents) && (!Files.isDirectory(bankDir) || stale(bankDir, documents));
+        boolean build = bank == null && Files.isRegularFile(documents) && (!Files.isDirectory(bankDir) || builtBefore(bankDir, documents));
         if (!Files.isDirectory(bankDir) && !build) {
             throw new Cm3LeonException("no memory bank at " + bankDir + " (build one with `cm3leon memory add`, or pass --bank)");
         }
@@ -129,9 +137,7 @@ final class RetrievalMixin {
         if (build) buildShippedBank(embedder, documents, bankDir);
         var options = efSearch == null ? LuceneMemoryBank.HnswOptions.DEFAULTS : LuceneMemoryBank.HnswOptions.DEFAULTS.withEfSearch(efSearch);
         LuceneMemoryBank memory = LuceneMemoryBank.openReadOnly(bankDir, options);
-        Retriever.Options retrieval = keepNearCopies
-                ? Retriever.Options.DEFAULTS.withThresholds(Double.POSITIVE_INFINITY, Retriever.Options.DEFAULTS.duplicateThreshold())
-                : Retriever.Options.DEFAULTS;
+        Retriever.Options retrieval = keepNearCopies ? Retriever.Options.DEFAULTS.keepingNearCopies() : Retriever.Options.DEFAULTS;
         return new Opened(memory, own, new Retriever(embedder, memory, retrieval), k);
     }
 }
