@@ -263,9 +263,12 @@ def rest_part(args, res, lm, vq, cap_scenes, rng, n, t0, heldout_cap_scenes):
     mem = [(d, s) for d, s in memory]
     clip_retrieve = ClipRetriever(load_clip(args.clip, args.device), mem, args.device) if os.path.exists(args.clip) else None
     for group, names in (("held_out_stickers", world.HELDOUT_STICKERS), ("seen_stickers", world.SEEN_STICKERS),
-                         ("plain", None)):
+                         ("plain", None), ("held_out_captions", "held-out")):
         m = min(100, n)
-        if names:
+        if names == "held-out":  # text->image on the held-out captions, with retrieval from the bank
+            m = n
+            sc = [world.random_heldout_scene(rng) for _ in range(m)]
+        elif names:
             sc = [world.random_scene(rng, sticker=names[i % len(names)]) for i in range(m)]
         else:
             sc = [world.random_scene(rng) for _ in range(m)]
@@ -316,7 +319,7 @@ def print_table(res):
             lines.append(f"\n{key}: {fmt(res[key])} (n={res[key]['n']})")
     if "edit" in res:
         lines.append(f"edit (all attributes of the edited picture right): {fmt(res['edit']['all'])} (n={res['edit']['n']})")
-    for g in ("held_out_stickers", "seen_stickers", "plain"):
+    for g in ("held_out_stickers", "seen_stickers", "plain", "held_out_captions"):
         if g in res:
             lines.append(f"{g}: " + "; ".join(f"{k} {fmt(v['all'])}" for k, v in res[g].items()))
         if g + "_first_document_same_appearance" in res:

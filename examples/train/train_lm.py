@@ -2,6 +2,7 @@
 
 Documents (token level; T(x) = BPE ids of x, IMG = <racm3:break> + 64 codes + <eoss>):
   text->image      <s> T(caption) IMG </s>           (10 % caption dropout: <s> IMG </s>)
+  partial caption  <s> T(some attributes) IMG </s>   (t2i_part: e.g. "a red circle", "a large shape at the top")
   image->text      <s> IMG T(caption) </s>
   retrieval        <s> T(c1) IMG1 <sep> [T(c2) IMG2 <sep>] T(caption) IMG </s>
   VQA              <s> IMG T(question) <sep> T(answer) </s>
@@ -36,6 +37,7 @@ MIX = [("t2i", 0.30), ("i2t", 0.25), ("retrieval", 0.20), ("vqa", 0.08), ("edit"
 P_NAMED, P_ANON = 0.6, 0.7  # retrieval documents: share with a named target; of those, share of anonymous names
 P_HELDOUT_NAMES = 0.0  # anonymous-name retrieval documents that use a held-out sticker's name instead
 P_EXACT = 0.0  # retrieval documents whose retrieved picture has the target's placement (row, column, size) too
+P_NEAR = 0.0  # retrieval documents whose retrieved picture differs from the target in exactly one named attribute
 EDIT_KINDS = ["colour", "shape", "left", "right", "top", "bottom", "size"]
 
 
@@ -129,6 +131,21 @@ class Pool:
         self.by_shape = {k: [i for i, s in enumerate(self.plain) if s.shape == k] for k in world.SHAPES}
         self.by_colour = {k: [i for i, s in enumerate(self.plain) if s.colour == k] for k in world.COLOUR_NAMES}
 
+    def near_miss(self, scene, rng, attrs):
+        """Pool indices of pictures that differ from scene in exactly one of attrs (a random one that the pool has:
+        held-out captions are not in it); the scene's own caption when none does."""
+        values = {"shape": world.SHAPES, "colour": world.COLOUR_NAMES, "row": world.ROWS, "col": world.COLS,
+                  "size": world.SIZES}
+        names = ("shape", "colour", "row", "col", "size")
+        for k in rng.permutation(len(attrs)):
+            a = attrs[k]
+            others = [v for v in values[a] if v != getattr(scene, a)]
+            v = others[rng.integers(len(others))]
+            key = tuple(v if n == a else getattr(scene, n) for n in names)
+            if key in self.by_place:
+                return self.by_place[key]
+        return self.by_place[scene.attrs()]
+
     def any_scene(self, rng, p_sticker=0.15):
         if rng.random() < p_sticker:
             i = rng.integers(len(self.sticker))
@@ -143,6 +160,21 @@ def doc_t2i(cap, codes, rng, dropout=0.1):
     return [BOS] + T(cap) + img_tokens(codes) + [EOS]
 
 
+def partial_caption(scene, rng):
+    """The scene's caption with a random non-empty proper subset of its five attributes named (the others left out),
+    so that each attribute word has to constrain the picture on its own."""
+    while True:
+        keep = rng.random(5) < 0.5  # shape, colour, row, col, size
+        if 0 < keep.sum() < 5:
+            break
+    shape, colour, row, col, size = (v if k else None for v, k in zip(scene.attrs(), keep))
+    words = ["a"] + [w for w in (size, colour) if w] + [shape or "shape"]
+    where = [w for w in (row, col) if w]
+    if where:
+        words += ["at", "the"] + where
+    return " ".join(words)
+
+
 def doc_i2t(cap, codes):
     return [BOS] + img_tokens(codes) + T(cap) + [EOS]
 
@@ -150,6 +182,7 @@ def doc_i2t(cap, codes):
 def doc_retrieval(pool, rng):
     pick = lambda lst: lst[rng.integers(len(lst))]
     exact = P_EXACT > 0 and rng.random() < P_EXACT  # no draw at 0: earlier runs repeat step for step
+    near = not exact and P_NEAR > 0 and rng.random() < P_NEAR
     if rng.random() < P_NAMED:
         # named target: a seen sticker with its own (shape, colour), or -- most of the time -- a name with no
         # fixed appearance, bound for this document only to the (shape, colour) of the retrieved picture, so that
@@ -166,7 +199,8 @@ def doc_retrieval(pool, rng):
                 name = world.ANON_NAMES[rng.integers(len(world.ANON_NAMES))]
             sc = (world.SHAPES[rng.integers(4)], world.COLOUR_NAMES[rng.integers(6)])
         t = pick(pool.by_sc[sc])
-        r = pick(pool.by_place[pool.plain[t].attrs()] if exact else pool.by_sc[sc])
+        r = pick(pool.by_place[pool.plain[t].attrs()] if exact else
+                 pool.near_miss(pool.plain[t], rng, ("row", "col", "size")) if near else pool.by_sc[sc])
         tcap = pool.plain[t].caption().replace(f"{sc[1]} {sc[0]}", name)
         rcap = pool.plain[r].caption().replace(f"{sc[1]} {sc[0]}", name)
         docs = [(rcap, pool.plain_codes[r])]
@@ -175,7 +209,12 @@ def doc_retrieval(pool, rng):
         t = rng.integers(len(pool.plain))
         s = pool.plain[t]
         u = rng.random()
-        lst = pool.by_place[s.attrs()] if exact else pool.by_sc[(s.shape, s.colour)] if u < 0.7 else (pool.by_shape[s.shape] if u < 0.85 else pool.by_colour[s.colour])
+        if exact:
+            lst = pool.by_place[s.attrs()]
+        elif near:
+            lst = pool.near_miss(s, rng, ("shape", "colour", "row", "col", "size"))
+        else:
+            lst = pool.by_sc[(s.shape, s.colour)] if u < 0.7 else (pool.by_shape[s.shape] if u < 0.85 else pool.by_colour[s.colour])
         r = pick(lst)
         docs = [(pool.plain[r].caption(), pool.plain_codes[r])]
         tgt = (s.caption(), pool.plain_codes[t])
@@ -238,6 +277,9 @@ def sample_doc(pool, rng):
     if kind == "t2i":
         s, c = pool.any_scene(rng)
         return doc_t2i(s.caption(), c, rng)
+    if kind == "t2i_part":
+        i = rng.integers(len(pool.plain))
+        return doc_t2i(partial_caption(pool.plain[i], rng), pool.plain_codes[i], rng, dropout=0.0)
     if kind == "i2t":
         s, c = pool.any_scene(rng)
         return doc_i2t(s.caption(), c)
@@ -502,7 +544,8 @@ def worker(rank, args, vq=None, pool=None):
     log.append(msg)
     train_min = (time.time() - t1) / 60
     ck = {"config": LM_CONFIG, "state_dict": cpu_state(model, args.save_bf16), "log": log, "train_minutes": train_min,
-          "mix": MIX, "p_named": P_NAMED, "p_anon": P_ANON, "p_exact": P_EXACT, "p_heldout_names": P_HELDOUT_NAMES,
+          "mix": MIX, "p_named": P_NAMED, "p_anon": P_ANON, "p_exact": P_EXACT, "p_near": P_NEAR,
+          "p_heldout_names": P_HELDOUT_NAMES,
           "pool_minutes": (t1 - t0) / 60, "seed": args.seed, "steps": step, "procs": world_size,
           "docs_per_step": args.docs * world_size, "tokens": ntok, "init": args.init, "lr": args.lr,
           "device": str(dev), "pool": args.pool}
@@ -529,11 +572,12 @@ def worker(rank, args, vq=None, pool=None):
 
 def configure(args):
     """The decoder's shape and the document mix from the command line: heads of 32, two query heads per key/value head."""
-    global MIX, P_NAMED, P_ANON, P_EXACT, P_HELDOUT_NAMES
+    global MIX, P_NAMED, P_ANON, P_EXACT, P_NEAR, P_HELDOUT_NAMES
     if args.mix:
         MIX = [(k, float(v)) for k, v in (kv.split("=") for kv in args.mix.split(","))]
-        assert abs(sum(p for _, p in MIX) - 1) < 1e-6 and {k for k, _ in MIX} <= {"t2i", "i2t", "retrieval", "vqa", "edit", "infill"}, args.mix
-    P_NAMED, P_ANON, P_EXACT, P_HELDOUT_NAMES = args.p_named, args.p_anon, args.p_exact, args.p_heldout_names
+        assert abs(sum(p for _, p in MIX) - 1) < 1e-6 and {k for k, _ in MIX} <= {"t2i", "t2i_part", "i2t", "retrieval", "vqa", "edit", "infill"}, args.mix
+    P_NAMED, P_ANON, P_EXACT, P_NEAR, P_HELDOUT_NAMES = (args.p_named, args.p_anon, args.p_exact, args.p_near,
+                                                         args.p_heldout_names)
     LM_CONFIG.update(num_hidden_layers=args.layers, hidden_size=args.hidden, intermediate_size=args.inter,
                      num_attention_heads=args.hidden // 32, num_key_value_heads=args.hidden // 64)
 
@@ -573,6 +617,8 @@ def main():
     ap.add_argument("--p_anon", type=float, default=P_ANON, help="of those, the share with an anonymous name")
     ap.add_argument("--p_exact", type=float, default=P_EXACT,
                     help="retrieval documents whose retrieved picture shares the target's placement")
+    ap.add_argument("--p_near", type=float, default=P_NEAR,
+                    help="of the other retrieval documents, the share whose picture differs in one named attribute")
     ap.add_argument("--p_heldout_names", type=float, default=P_HELDOUT_NAMES,
                     help="of the anonymous-name documents, the share that use a held-out sticker's name")
     ap.add_argument("--bf16", action="store_true", help="bf16 autocast (GPUs, or CPUs with fast bf16)")

@@ -176,18 +176,17 @@ def render_batch(rng, n):
     return np.stack([s.render() for s in scenes]), scenes
 
 
-def memory_scenes(seed=4242, n_plain=300):
+def memory_scenes(seed=4242):
     """The memory bank's documents, as (id, Scene): every sticker (held-out ones included) once at each of the 18
-    placements (row, column, size), and plain shapes of every (shape, colour) at random placements."""
+    placements (row, column, size), and one picture of every plain caption (the held-out ones included: the bank is
+    what the model may look things up in, not what it was trained on)."""
     rng = np.random.default_rng(seed)
     docs = []
     for name in STICKER_NAMES:
         for k, (row, col, size) in enumerate(itertools.product(ROWS, COLS, SIZES)):
             docs.append((f"sticker-{name}-{k}", random_scene(rng, sticker=name, row=row, col=col, size=size)))
-    pairs = [(s, c) for s in SHAPES for c in COLOUR_NAMES]
-    for i in range(n_plain):
-        s, c = pairs[i % len(pairs)]
-        docs.append((f"shape-{i:04d}", random_scene(rng, shape=s, colour=c)))
+    for i, (s, c, row, col, size) in enumerate(itertools.product(SHAPES, COLOUR_NAMES, ROWS, COLS, SIZES)):
+        docs.append((f"shape-{i:04d}", random_scene(rng, shape=s, colour=c, row=row, col=col, size=size)))
     return docs
 
 
