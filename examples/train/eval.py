@@ -122,7 +122,9 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--device", default="cpu", help="cpu or cuda")
     ap.add_argument("--rerank_n", type=int, default=60, help="prompts re-ranked (of --n)")
-    ap.add_argument("--part", choices=["all", "t2i", "rest"], default="all",
+    ap.add_argument("--rag_samples", type=int, default=16,
+                    help="samples per prompt for retrieval with re-ranking (the first --rerank of them re-ranked too)")
+    ap.add_argument("--part", choices=["all", "t2i", "rest", "rag"], default="all",
                     help="run only part of the evaluation (two parts can run side by side; merge with --merge)")
     ap.add_argument("--merge", nargs="*", help="merge these result files into --out and print the table")
     args = ap.parse_args()
@@ -162,6 +164,8 @@ def main():
         t2i_part(args, res, lm, vq, scenes, n, t0, seen_scenes)
     if args.part in ("all", "rest"):
         rest_part(args, res, lm, vq, cap_scenes, np.random.default_rng(edit_seed), n, t0, heldout_cap_scenes)
+    if args.part in ("all", "rag") and args.rerank and os.path.exists(args.clip):
+        rag_part(args, res, lm, vq, t0)
     res["eval_minutes_" + args.part] = round((time.time() - t0) / 60, 1)
     with open(args.out, "w") as f:
         json.dump(res, f, indent=1)
@@ -200,9 +204,7 @@ def t2i_table(args, res, table, lm, vq, scenes, n, t0):
 
     if args.rerank and os.path.exists(args.clip):
         clip = load_clip(args.clip, args.device)
-        ctok = ClipTokenizer(clip_words())
         m, r = min(n, args.rerank_n), args.rerank
-        dev = T.device_of(lm)
         rep = [p for p in prompts[:m] for _ in range(r)]
         draws = {"topp0.9": decode(vq, sample_images(lm, rep, cfg=2.0, gen=T.generator(lm, 2))),
                  "cdk": decode(vq, sample_images(lm, rep, cfg=2.0, cdk=CDK, gen=T.generator(lm, 3)))}
@@ -210,15 +212,55 @@ def t2i_table(args, res, table, lm, vq, scenes, n, t0):
         a = draws["topp0.9"].reshape(m, r, 32, 32, 3)[:, :r // 2]
         b = draws["cdk"].reshape(m, r, 32, 32, 3)[:, :r - r // 2]
         draws["half_topp_half_cdk"] = np.concatenate([a, b], 1).reshape(m * r, 32, 32, 3)
-        te = clip.text_embeds(torch.tensor([ctok.encode(s.caption()) for s in scenes[:m]], device=dev))
         for name, imgs in draws.items():
-            ie = clip.image_embeds(clip_pixels(imgs).to(dev)).reshape(m, r, -1)
-            pick = (ie @ te[:, :, None])[..., 0].argmax(1).tolist()
-            best = [imgs[i * r + j] for i, j in enumerate(pick)]
+            best = clip_best(clip, [s.caption() for s in scenes[:m]], imgs, r)
             key = f"cfg2_{name}_clip_rerank{r}"
             res[table][key] = summarize(score(best, truths[:m]), m)
             print(table, key, res[table][key]["all"], flush=True)
 
+
+
+def clip_best(clip, captions, imgs, r):
+    """Of each caption's r pictures (imgs holds them caption by caption), the one CLIP scores highest against it."""
+    dev = T.device_of(clip)
+    te = clip.text_embeds(torch.tensor([ClipTokenizer(clip_words()).encode(c) for c in captions], device=dev))
+    ie = clip.image_embeds(clip_pixels(imgs).to(dev)).reshape(len(captions), r, -1)
+    pick = (ie @ te[:, :, None])[..., 0].argmax(1).tolist()
+    return [imgs[i * r + j] for i, j in enumerate(pick)]
+
+
+def rag_part(args, res, lm, vq, t0):
+    """CM3Leon's whole recipe on what training never showed: the bank's best document by CLIP (near-copies kept, as
+    `--retrieve 1 --keep-near-copies`), CFG 2, and the best of r samples by CLIP (`--samples r`), for r = --rerank and
+    --rag_samples (the first r of the same draws). The first sample alone is the same prompts without re-ranking."""
+    rng = np.random.default_rng(2468)
+    clip = load_clip(args.clip, args.device)
+    memory = world.memory_scenes()
+    mem_codes = dict(zip([d for d, _ in memory], encode_scenes(vq, [s for _, s in memory])))
+    find = ClipRetriever(clip, memory, args.device)
+    r = max(args.rerank, args.rag_samples)
+    for group, m in (("held_out_stickers", min(100, args.n)), ("held_out_captions", args.n)):
+        if group == "held_out_stickers":
+            sc = [world.random_scene(rng, sticker=world.HELDOUT_STICKERS[i % 4]) for i in range(m)]
+        else:
+            sc = [world.random_heldout_scene(rng) for _ in range(m)]
+        docs = find([s.caption() for s in sc], near_copy=float("inf"))
+        prompts = []
+        for s, d in zip(sc, docs):
+            p = [BOS]
+            for did, ds in d:
+                p += TOK.encode(ds.caption()) + img_tokens(mem_codes[did]) + [SEP]
+            prompts.append(p + TOK.encode(s.caption()) + [BOI])
+        imgs = decode(vq, sample_images(lm, [p for p in prompts for _ in range(r)], cfg=2.0, gen=T.generator(lm, 5)))
+        truths = [s.attrs() for s in sc]
+        out = {"clip_retrieval_keep_near_copies_cfg2.0_first_sample": summarize(score(imgs[::r], truths), m)}
+        for k in sorted({args.rerank, r}):
+            firsts = imgs.reshape(m, r, *imgs.shape[1:])[:, :k].reshape(m * k, *imgs.shape[1:])
+            out[f"clip_retrieval_keep_near_copies_cfg2.0_clip_rerank{k}"] = summarize(
+                score(clip_best(clip, [s.caption() for s in sc], firsts, k), truths), m)
+        res[group + "_retrieval_rerank"] = out
+        print(group, "retrieval + re-ranking", {k: v["all"]["acc"] for k, v in out.items()}, f"{time.time() - t0:.0f}s",
+              flush=True)
 
 
 def rest_part(args, res, lm, vq, cap_scenes, rng, n, t0, heldout_cap_scenes):
@@ -322,6 +364,9 @@ def print_table(res):
     for g in ("held_out_stickers", "seen_stickers", "plain", "held_out_captions"):
         if g in res:
             lines.append(f"{g}: " + "; ".join(f"{k} {fmt(v['all'])}" for k, v in res[g].items()))
+        if g + "_retrieval_rerank" in res:
+            lines.append(f"{g}, retrieval + re-ranking: "
+                         + "; ".join(f"{k} {fmt(v['all'])}" for k, v in res[g + "_retrieval_rerank"].items()))
         if g + "_first_document_same_appearance" in res:
             lines.append(f"{g}, first document shows the prompt's shape and colour: "
                          + "; ".join(f"{k} {fmt(v)}" for k, v in res[g + "_first_document_same_appearance"].items()))

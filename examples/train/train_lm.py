@@ -9,8 +9,9 @@ Documents (token level; T(x) = BPE ids of x, IMG = <racm3:break> + 64 codes + <e
   edit             <s> IMG T(instruction) <sep> IMG' </s>
   CM3 infilling    a text->image / image->text document with one span replaced by <sentinel:0>,
                    the span appended as <sentinel:0> span <sentinel:end> before </s>
-Mix 35/25/10/10/10/10.  Each step, each of the data-parallel processes samples 16 documents, sorts
-them by length and runs them as 2 micro-batches padded to their longest document (gradient accumulation).
+The default mix is text->image 30 %, image->text 25 %, retrieval 20 %, VQA 8 %, edit 9 %, infilling 8 % (--mix;
+partial captions only when named there).  Each step, each of the data-parallel processes samples --docs documents,
+sorts them by length and runs them as --micro micro-batches padded to their longest document (gradient accumulation).
 
     python3 train_lm.py --vq runs/vq.pt --out runs/lm.pt --steps 380 --procs 2 --seed 2
 """
