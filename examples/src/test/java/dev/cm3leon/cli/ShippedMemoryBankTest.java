@@ -1,5 +1,7 @@
 package dev.cm3leon.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.cm3leon.retrieval.LuceneMemoryBank;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -8,7 +10,11 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -33,6 +39,44 @@ class ShippedMemoryBankTest {
             }
         }
         return model;
+    }
+
+    /**
+     * The shipped documents are what retrieval can find: every sticker of the world (held-out ones included) once at
+     * each placement, and one picture of every plain caption, as {@code demo.json}'s world defines them.
+     */
+    @Test
+    void theShippedDocumentsHoldEveryCaptionOfTheWorldOnce() throws IOException {
+        ObjectMapper json = new ObjectMapper();
+        JsonNode world = json.readTree(DEMO.resolve("demo.json").toFile()).get("world");
+        List<String> expected = new ArrayList<>();
+        List<String> places = new ArrayList<>();
+        for (JsonNode row : world.get("rows")) {
+            for (JsonNode col : world.get("columns")) {
+                for (String size : List.of("small", "large")) places.add(size + "|at the " + row.asText() + " " + col.asText());
+            }
+        }
+        for (String place : places) {
+            String[] sizeWhere = place.split("\\|");
+            world.get("stickers").fieldNames().forEachRemaining(name ->
+                    expected.add("a " + sizeWhere[0] + " " + name + " " + sizeWhere[1]));
+            for (JsonNode shape : world.get("shapes")) {
+                world.get("colours").fieldNames().forEachRemaining(colour ->
+                        expected.add("a " + sizeWhere[0] + " " + colour + " " + shape.asText() + " " + sizeWhere[1]));
+            }
+        }
+        List<String> captions = new ArrayList<>();
+        Set<String> ids = new HashSet<>();
+        try (Stream<String> lines = Files.lines(DEMO.resolve(RetrievalMixin.SHIPPED_DOCUMENTS))) {
+            for (String line : lines.filter(l -> !l.isBlank()).toList()) {
+                JsonNode doc = json.readTree(line);
+                assertThat(ids.add(doc.get("id").asText())).as("unique id %s", doc.get("id")).isTrue();
+                assertThat(DEMO.resolve("memory").resolve(doc.get("image").asText())).isRegularFile();
+                captions.add(doc.get("caption").asText());
+            }
+        }
+        assertThat(expected).hasSize(12 * 18 + 432);
+        assertThat(captions).containsExactlyInAnyOrderElementsOf(expected);
     }
 
     @Test
