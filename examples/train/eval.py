@@ -229,14 +229,27 @@ def clip_best(clip, captions, imgs, r):
     return [imgs[i * r + j] for i, j in enumerate(pick)]
 
 
+def memory_bank(vq):
+    """The demo memory bank's documents as (id, Scene), and each document's VQ codes by id."""
+    memory = world.memory_scenes()
+    return memory, dict(zip([d for d, _ in memory], encode_scenes(vq, [s for _, s in memory])))
+
+
+def retrieval_prompt(docs, caption, mem_codes):
+    """<s> T(c1) IMG1 <sep> ... T(caption) <racm3:break>: the retrieved documents before the prompt."""
+    p = [BOS]
+    for did, ds in docs:
+        p += TOK.encode(ds.caption()) + img_tokens(mem_codes[did]) + [SEP]
+    return p + TOK.encode(caption) + [BOI]
+
+
 def rag_part(args, res, lm, vq, t0):
     """CM3Leon's whole recipe on what training never showed: the bank's best document by CLIP (near-copies kept, as
     `--retrieve 1 --keep-near-copies`), CFG 2, and the best of r samples by CLIP (`--samples r`), for r = --rerank and
     --rag_samples (the first r of the same draws). The first sample alone is the same prompts without re-ranking."""
     rng = np.random.default_rng(2468)
     clip = load_clip(args.clip, args.device)
-    memory = world.memory_scenes()
-    mem_codes = dict(zip([d for d, _ in memory], encode_scenes(vq, [s for _, s in memory])))
+    memory, mem_codes = memory_bank(vq)
     find = ClipRetriever(clip, memory, args.device)
     r = max(args.rerank, args.rag_samples)
     for group, m in (("held_out_stickers", min(100, args.n)), ("held_out_captions", args.n)):
@@ -245,12 +258,7 @@ def rag_part(args, res, lm, vq, t0):
         else:
             sc = [world.random_heldout_scene(rng) for _ in range(m)]
         docs = find([s.caption() for s in sc], near_copy=float("inf"))
-        prompts = []
-        for s, d in zip(sc, docs):
-            p = [BOS]
-            for did, ds in d:
-                p += TOK.encode(ds.caption()) + img_tokens(mem_codes[did]) + [SEP]
-            prompts.append(p + TOK.encode(s.caption()) + [BOI])
+        prompts = [retrieval_prompt(d, s.caption(), mem_codes) for s, d in zip(sc, docs)]
         imgs = decode(vq, sample_images(lm, [p for p in prompts for _ in range(r)], cfg=2.0, gen=T.generator(lm, 5)))
         truths = [s.attrs() for s in sc]
         out = {"clip_retrieval_keep_near_copies_cfg2.0_first_sample": summarize(score(imgs[::r], truths), m)}
@@ -300,20 +308,14 @@ def rest_part(args, res, lm, vq, cap_scenes, rng, n, t0, heldout_cap_scenes):
     print("edit", res["edit"]["all"], flush=True)
 
     # stickers, with and without retrieval from the memory bank
-    memory = world.memory_scenes()
-    mem_codes = dict(zip([d for d, _ in memory], encode_scenes(vq, [s for _, s in memory])))
-    mem = [(d, s) for d, s in memory]
+    mem, mem_codes = memory_bank(vq)
     clip_retrieve = ClipRetriever(load_clip(args.clip, args.device), mem, args.device) if os.path.exists(args.clip) else None
-    for group, names in (("held_out_stickers", world.HELDOUT_STICKERS), ("seen_stickers", world.SEEN_STICKERS),
-                         ("plain", None), ("held_out_captions", "held-out")):
-        m = min(100, n)
-        if names == "held-out":  # text->image on the held-out captions, with retrieval from the bank
-            m = n
-            sc = [world.random_heldout_scene(rng) for _ in range(m)]
-        elif names:
-            sc = [world.random_scene(rng, sticker=names[i % len(names)]) for i in range(m)]
-        else:
-            sc = [world.random_scene(rng) for _ in range(m)]
+    sticker = lambda names: lambda i: world.random_scene(rng, sticker=names[i % len(names)])
+    for group, m, draw in (("held_out_stickers", min(100, n), sticker(world.HELDOUT_STICKERS)),
+                           ("seen_stickers", min(100, n), sticker(world.SEEN_STICKERS)),
+                           ("plain", min(100, n), lambda i: world.random_scene(rng)),
+                           ("held_out_captions", n, lambda i: world.random_heldout_scene(rng))):
+        sc = [draw(i) for i in range(m)]
         truths = [s.attrs() for s in sc]
         out = {}
         found = {"retrieval": [retrieve(s.caption(), mem) for s in sc]}
@@ -326,12 +328,7 @@ def rest_part(args, res, lm, vq, cap_scenes, rng, n, t0, heldout_cap_scenes):
             appearance[mode] = {"acc": round(same / m, 4), "ci95": wilson(same, m), "n": m}
         res[group + "_first_document_same_appearance"] = appearance
         for mode in ["no_retrieval"] + list(found):
-            prompts = []
-            for j, s in enumerate(sc):
-                p = [BOS]
-                for did, ds in found.get(mode, [[]] * len(sc))[j]:
-                    p += TOK.encode(ds.caption()) + img_tokens(mem_codes[did]) + [SEP]
-                prompts.append(p + TOK.encode(s.caption()) + [BOI])
+            prompts = [retrieval_prompt(d, s.caption(), mem_codes) for s, d in zip(sc, found.get(mode, [[]] * m))]
             for cfg in (1.0, 2.0):
                 codes = sample_images(lm, prompts, cfg=cfg, gen=T.generator(lm, 4))
                 out[f"{mode}_cfg{cfg}"] = summarize(score(decode(vq, codes), truths), m)

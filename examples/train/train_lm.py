@@ -135,14 +135,11 @@ class Pool:
     def near_miss(self, scene, rng, attrs):
         """Pool indices of pictures that differ from scene in exactly one of attrs (a random one that the pool has:
         held-out captions are not in it); the scene's own caption when none does."""
-        values = {"shape": world.SHAPES, "colour": world.COLOUR_NAMES, "row": world.ROWS, "col": world.COLS,
-                  "size": world.SIZES}
-        names = ("shape", "colour", "row", "col", "size")
         for k in rng.permutation(len(attrs)):
             a = attrs[k]
-            others = [v for v in values[a] if v != getattr(scene, a)]
+            others = [v for v in world.ATTRIBUTES[a] if v != getattr(scene, a)]
             v = others[rng.integers(len(others))]
-            key = tuple(v if n == a else getattr(scene, n) for n in names)
+            key = tuple(v if n == a else getattr(scene, n) for n in world.ATTRIBUTES)
             if key in self.by_place:
                 return self.by_place[key]
         return self.by_place[scene.attrs()]
@@ -213,7 +210,7 @@ def doc_retrieval(pool, rng):
         if exact:
             lst = pool.by_place[s.attrs()]
         elif near:
-            lst = pool.near_miss(s, rng, ("shape", "colour", "row", "col", "size"))
+            lst = pool.near_miss(s, rng, tuple(world.ATTRIBUTES))
         else:
             lst = pool.by_sc[(s.shape, s.colour)] if u < 0.7 else (pool.by_shape[s.shape] if u < 0.85 else pool.by_colour[s.colour])
         r = pick(lst)

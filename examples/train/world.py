@@ -24,6 +24,9 @@ ROWS = ["top", "middle", "bottom"]
 COLS = ["left", "center", "right"]
 SIZES = ["small", "large"]
 RADIUS = {"small": (3.6, 4.0), "large": (5.4, 5.9)}
+# The five attributes of a plain caption, in Scene.attrs() order, with their values; and every caption as a tuple.
+ATTRIBUTES = {"shape": SHAPES, "colour": COLOUR_NAMES, "row": ROWS, "col": COLS, "size": SIZES}
+ALL_COMBOS = list(itertools.product(*ATTRIBUTES.values()))
 
 # Stickers: nonsense names bound to a fixed (shape, colour).  The first 8 are seen in training;
 # the last 4 exist only as documents in the memory bank.
@@ -130,9 +133,8 @@ class Scene:
 
 def _heldout_combos(n=72, seed=2026):
     """The (shape, colour, row, col, size) captions never shown in training: text->image is evaluated on them."""
-    combos = [(s, c, r, k, z) for s in SHAPES for c in COLOUR_NAMES for r in ROWS for k in COLS for z in SIZES]
-    pick = np.random.default_rng(seed).permutation(len(combos))[:n]
-    return [combos[i] for i in sorted(pick)]
+    pick = np.random.default_rng(seed).permutation(len(ALL_COMBOS))[:n]
+    return [ALL_COMBOS[i] for i in sorted(pick)]
 
 
 HELDOUT_COMBOS = _heldout_combos()
@@ -185,7 +187,7 @@ def memory_scenes(seed=4242):
     for name in STICKER_NAMES:
         for k, (row, col, size) in enumerate(itertools.product(ROWS, COLS, SIZES)):
             docs.append((f"sticker-{name}-{k}", random_scene(rng, sticker=name, row=row, col=col, size=size)))
-    for i, (s, c, row, col, size) in enumerate(itertools.product(SHAPES, COLOUR_NAMES, ROWS, COLS, SIZES)):
+    for i, (s, c, row, col, size) in enumerate(ALL_COMBOS):
         docs.append((f"shape-{i:04d}", random_scene(rng, shape=s, colour=c, row=row, col=col, size=size)))
     return docs
 

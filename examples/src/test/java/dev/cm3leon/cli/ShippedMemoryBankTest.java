@@ -53,7 +53,8 @@ class ShippedMemoryBankTest {
         List<String> places = new ArrayList<>();
         for (JsonNode row : world.get("rows")) {
             for (JsonNode col : world.get("columns")) {
-                for (String size : List.of("small", "large")) places.add(size + "|at the " + row.asText() + " " + col.asText());
+                world.get("sizes").fieldNames().forEachRemaining(size ->
+                        places.add(size + "|at the " + row.asText() + " " + col.asText()));
             }
         }
         for (String place : places) {
