@@ -76,8 +76,12 @@ def edit(vq, lm, rng, n=200):
     seen = [world.random_train_scene(rng) for _ in range(n)]
     for name, targets in [("held-out", held), ("seen", seen)]:
         for kind in ("colour", "shape"):
-            srcs, instrs = [], []
+            srcs, instrs, kept = [], [], []
             for t in targets:
+                field, values = ("colour", world.COLOUR_NAMES) if kind == "colour" else ("shape", world.SHAPES)
+                if all(v == getattr(t, field) or world.is_heldout(t.replace(rng, **{field: v})) for v in values):
+                    continue  # every neighbour of this kind is held out too
+                kept.append(t)
                 while True:
                     if kind == "colour":
                         s, instr = t.replace(rng, colour=world.COLOUR_NAMES[rng.integers(6)]), f"make it {t.colour}"
@@ -89,8 +93,8 @@ def edit(vq, lm, rng, n=200):
                 instrs.append(instr)
             pr = [[BOS] + img_tokens(c) + TOK.encode(i) + [SEP, BOI] for c, i in zip(T.encode_scenes(vq, srcs), instrs)]
             imgs = E.decode(vq, T.sample_images(lm, pr, gen=T.generator(lm, 1)))
-            r = E.summarize(E.score(imgs, [t.attrs() for t in targets]), n)
-            print(f"{name} targets, {kind} edit: all five {r['all']['acc']:.3f} {r['all']['ci95']}, "
+            r = E.summarize(E.score(imgs, [t.attrs() for t in kept]), len(kept))
+            print(f"{name} targets ({len(kept)}), {kind} edit: all five {r['all']['acc']:.3f} {r['all']['ci95']}, "
                   f"shape {r['shape']['acc']:.3f}, colour {r['colour']['acc']:.3f}", flush=True)
 
 
