@@ -1,4 +1,4 @@
-"""Why held-out captions are drawn wrong: three checks on a trained decoder (seeded; CPU is fine).
+"""Why held-out captions are drawn wrong: four checks on a trained decoder (seeded; CPU is fine).
 
   python3 diagnose.py --vq runs/vq.pt --lm runs/lm_h.pt --part novelty   # novel (position, code) pairs vs accuracy
   python3 diagnose.py ... --part nll                                      # teacher-forced loss by code frequency
@@ -75,26 +75,22 @@ def edit(vq, lm, rng, n=200):
     held = [world.random_heldout_scene(rng) for _ in range(n)]
     seen = [world.random_train_scene(rng) for _ in range(n)]
     for name, targets in [("held-out", held), ("seen", seen)]:
-        for kind in ("colour", "shape"):
+        for field, values, say in [("colour", world.COLOUR_NAMES, "make it {}"), ("shape", world.SHAPES, "make it a {}")]:
             srcs, instrs, kept = [], [], []
             for t in targets:
-                field, values = ("colour", world.COLOUR_NAMES) if kind == "colour" else ("shape", world.SHAPES)
                 if all(v == getattr(t, field) or world.is_heldout(t.replace(rng, **{field: v})) for v in values):
                     continue  # every neighbour of this kind is held out too
-                kept.append(t)
                 while True:
-                    if kind == "colour":
-                        s, instr = t.replace(rng, colour=world.COLOUR_NAMES[rng.integers(6)]), f"make it {t.colour}"
-                    else:
-                        s, instr = t.replace(rng, shape=world.SHAPES[rng.integers(4)]), f"make it a {t.shape}"
+                    s = t.replace(rng, **{field: values[rng.integers(len(values))]})
                     if s.attrs() != t.attrs() and not world.is_heldout(s):
                         break
+                kept.append(t)
                 srcs.append(s)
-                instrs.append(instr)
+                instrs.append(say.format(getattr(t, field)))
             pr = [[BOS] + img_tokens(c) + TOK.encode(i) + [SEP, BOI] for c, i in zip(T.encode_scenes(vq, srcs), instrs)]
             imgs = E.decode(vq, T.sample_images(lm, pr, gen=T.generator(lm, 1)))
             r = E.summarize(E.score(imgs, [t.attrs() for t in kept]), len(kept))
-            print(f"{name} targets ({len(kept)}), {kind} edit: all five {r['all']['acc']:.3f} {r['all']['ci95']}, "
+            print(f"{name} targets ({len(kept)}), {field} edit: all five {r['all']['acc']:.3f} {r['all']['ci95']}, "
                   f"shape {r['shape']['acc']:.3f}, colour {r['colour']['acc']:.3f}", flush=True)
 
 
