@@ -1,4 +1,6 @@
-"""Why held-out captions are drawn wrong: four checks on a trained decoder (seeded; CPU is fine).
+"""Why held-out captions are drawn wrong: checks on a trained tokenizer and decoder (seeded; CPU is fine).
+
+  python3 diagnose.py --vq runs/vq.pt --part locality                    # do codes far from the shape know it?
 
   python3 diagnose.py --vq runs/vq.pt --lm runs/lm_h.pt --part novelty   # novel (position, code) pairs vs accuracy
   python3 diagnose.py ... --part nll                                      # teacher-forced loss by code frequency
@@ -42,6 +44,23 @@ def novelty(vq, lm, rng, per_combo=6):
     print(f"correlation over the {len(nov)} held-out captions: {np.corrcoef(nov, ok)[0, 1]:.3f}")
     for name, m in [("novelty >= 0.5", nov >= 0.5), ("novelty < 0.5", nov < 0.5)]:
         print(f"  captions with {name}: {m.sum()}, drawn right {ok[m].mean():.3f}")
+
+
+def locality(vq, rng, n=600):
+    """Shapes at the top left; the codes of the three cells farthest from them (bottom right, all white): how many
+    codes they take, and how often the cell's code alone names the shape's colour and shape (the majority label per
+    code, i.e. the best any reader of that code could do; chance is about 1/6 and 1/4)."""
+    scenes = [world.random_scene(rng, row="top", col="left") for _ in range(n)]
+    codes = T.encode_scenes(vq, scenes).reshape(n, 8, 8)
+    for cell in [(7, 7), (7, 5), (5, 7)]:
+        cc = codes[:, cell[0], cell[1]]
+        line = f"cell {cell}: {len(set(cc.tolist()))} codes"
+        for field in ("colour", "shape"):
+            by = {}
+            for s, c in zip(scenes, cc):
+                by.setdefault(int(c), Counter())[getattr(s, field)] += 1
+            line += f", names the {field} {sum(max(v.values()) for v in by.values()) / n:.3f}"
+        print(line, flush=True)
 
 
 def nll(vq, lm, rng, n=600):
@@ -95,7 +114,8 @@ def edit(vq, lm, rng, n=200):
 
 
 def quick(vq, lm, rng, n=200):
-    """A short text->image check for a decoder in training: n held-out captions at CFG 1, 2 and 3, n/2 seen at CFG 2."""
+    """A short check for a decoder in training: text->image for n held-out captions at CFG 1, 2 and 3 and n/2 seen
+    ones at CFG 2, then image->text on the same pictures."""
     held = [world.random_heldout_scene(rng) for _ in range(n)]
     seen = [world.random_train_scene(rng) for _ in range(n // 2)]
     for name, scenes, cfgs in [("held-out", held, (1.0, 2.0, 3.0)), ("seen", seen, (2.0,))]:
@@ -104,20 +124,24 @@ def quick(vq, lm, rng, n=200):
             r = E.summarize(E.score(imgs, [s.attrs() for s in scenes]), len(scenes))
             print(f"{name} CFG {cfg}: " + ", ".join(f"{k} {v['acc']:.3f}" for k, v in r.items() if k != "n")
                   + f" {r['all']['ci95']}", flush=True)
+        exact = T.eval_captions(lm, scenes, T.encode_scenes(vq, scenes))
+        print(f"{name} image->text, exact caption: {exact:.3f}", flush=True)
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--vq", default="runs/vq.pt")
     ap.add_argument("--lm", default="runs/lm.pt")
-    ap.add_argument("--part", choices=["novelty", "nll", "edit", "quick"], required=True)
+    ap.add_argument("--part", choices=["locality", "novelty", "nll", "edit", "quick"], required=True)
     ap.add_argument("--n", type=int, default=200, help="targets per group (edit)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    vq, lm, _, _ = E.load_models(args.vq, args.lm, "cpu")
     rng = np.random.default_rng(args.seed)
+    if args.part == "locality":
+        return locality(E.load_vq(args.vq, "cpu"), rng)
+    vq, lm, _, _ = E.load_models(args.vq, args.lm, "cpu")
     {"novelty": lambda: novelty(vq, lm, rng), "nll": lambda: nll(vq, lm, rng),
      "edit": lambda: edit(vq, lm, rng, args.n),
      "quick": lambda: quick(vq, lm, rng, args.n)}[args.part]()

@@ -175,10 +175,17 @@ def main():
 CDK = (1, 0.3)  # the library's defaults: k 1, alpha 0.3 (see cdk_sweep.py)
 
 
+def load_vq(vq_path, device):
+    """The VQ-GAN on the device, in eval mode."""
+    vq_ck = T.load_checkpoint(vq_path)
+    vq = VQModel(vq_ck["config"]); vq.load_state_dict(vq_ck["state_dict"])
+    return vq.to(device).eval()
+
+
 def load_models(vq_path, lm_path, device):
     """The VQ-GAN and the decoder on the device, in eval mode, with their checkpoints."""
     vq_ck, lm_ck = T.load_checkpoint(vq_path), T.load_checkpoint(lm_path)
-    vq = VQModel(vq_ck["config"]); vq.load_state_dict(vq_ck["state_dict"]); vq.to(device).eval()
+    vq = load_vq(vq_path, device)
     lm = ChameleonLM(lm_ck["config"]); lm.load_state_dict(lm_ck["state_dict"]); lm.to(device).eval()
     return vq, lm, vq_ck, lm_ck
 

@@ -30,6 +30,7 @@ import torch.nn.functional as F
 
 import world
 from vqgan import VQModel, preprocess, postprocess
+import localvq
 
 VQ_CONFIG = dict(
     model_type="chameleon_vqgan", embed_dim=16, num_embeddings=256, latent_channels=32, base_channels=32,
@@ -98,6 +99,12 @@ def main():
                     help="train for this wall-clock time (at most --steps): the cosine schedule follows elapsed time")
     ap.add_argument("--log_every", type=int, default=50)
     ap.add_argument("--init", default=None, help="start from this checkpoint (second stage)")
+    ap.add_argument("--local", action="store_true",
+                    help="codes that depend on their neighbourhood only: train localvq's logical network and store "
+                         "it as a Chameleon VQ-GAN with twice the channels")
+    ap.add_argument("--local_decoder", action="store_true",
+                    help="with --local: the decoder without global statistics too, its code-grid convolutions "
+                         "restricted to their centre tap")
     ap.add_argument("--one_white", action="store_true",
                     help="keep a single code for pure-white patches: white-majority codes are re-seeded elsewhere")
     args = ap.parse_args()
@@ -106,11 +113,16 @@ def main():
     rng = np.random.default_rng(args.seed)
 
     dev = torch.device(args.device)
-    model = VQModel(VQ_CONFIG)
+    model = localvq.logical_model(VQ_CONFIG, args.local_decoder) if args.local else VQModel(VQ_CONFIG)
     if args.init:
-        model.load_state_dict(torch.load(args.init, map_location="cpu")["state_dict"])
+        ck = torch.load(args.init, map_location="cpu")
+        model.load_state_dict(ck["logical_state_dict"] if args.local else ck["state_dict"])
     model.to(dev)
     masks = local_masks(model)
+    if args.local:
+        masks.update(localvq.attention_off_masks(model))
+        if args.local_decoder:
+            masks.update(localvq.decoder_centre_masks(model))
     with torch.no_grad():
         for p, m in masks.items():
             p.mul_(m)
@@ -210,9 +222,19 @@ def main():
         step += 1
     ev = evaluate(model)
     print("EVAL", json.dumps(ev), flush=True)
-    state = {k: v.cpu() for k, v in model.state_dict().items()}
-    torch.save({"config": VQ_CONFIG, "state_dict": state, "eval": ev, "log": log, "batch": args.batch,
-                "minutes": (time.time() - t0) / 60, "seed": args.seed, "steps": step, "device": str(dev)}, args.out)
+    config, state = VQ_CONFIG, {k: v.cpu() for k, v in model.state_dict().items()}
+    logical = {"logical_state_dict": state} if args.local else {}
+    if args.local:  # stored as Chameleon's architecture; the stored network is checked against the trained one
+        model.cpu()
+        config, state = localvq.to_chameleon(model, VQ_CONFIG)
+        imgs, _ = world.render_batch(np.random.default_rng(7), 200)
+        ev["stored_vs_trained"] = localvq.check_conversion(model, config, state, preprocess(imgs))
+        stored = VQModel(config)
+        stored.load_state_dict(state)
+        ev["stored"] = evaluate(stored)
+        print("STORED", json.dumps(ev["stored_vs_trained"]), json.dumps(ev["stored"]), flush=True)
+    torch.save({"config": config, "state_dict": state, "eval": ev, "log": log, "batch": args.batch,
+                "minutes": (time.time() - t0) / 60, "seed": args.seed, "steps": step, "device": str(dev), **logical}, args.out)
     print("saved", args.out, f"{(time.time() - t0) / 60:.1f} min", flush=True)
 
 
