@@ -436,43 +436,6 @@ class DocumentStream(torch.utils.data.IterableDataset):
             yield make_batch(self.pool, rng, self.n_docs, self.n_micro)
 
 
-def code_features(vq, n=6000, seed=5):
-    """What each image code stands for, read from n renders of training captions: the mean of the 4x4 patches it
-    encodes, as per-pixel coverage (16) and palette colour (6), and a constant; columns standardised. [256, 23].
-    Meaningful for a tokenizer with local codes (train_vq.py --local), where a code stands for one patch."""
-    rng = np.random.default_rng(seed)
-    scenes = [world.random_train_scene(rng) for _ in range(n)]
-    codes = encode_scenes(vq, scenes).reshape(-1)  # [n*64]
-    imgs = np.stack([s.render() for s in scenes]).astype(np.float32)
-    patches = imgs.reshape(n, 8, 4, 8, 4, 3).transpose(0, 1, 3, 2, 4, 5).reshape(-1, 16, 3)  # [n*64, 16, 3]
-    white_dist = np.sqrt(((world.PALETTE - 255.0) ** 2).sum(-1)).max()
-    cover = np.clip(np.sqrt(((patches - 255.0) ** 2).sum(-1)) / white_dist, 0, 1)  # [n*64, 16]
-    d = ((patches[:, :, None, :] - world.PALETTE[None, None]) ** 2).sum(-1)  # [n*64, 16, 6]
-    nearest = np.eye(6, dtype=np.float32)[d.argmin(-1)]  # [n*64, 16, 6]
-    colour = (cover[..., None] * nearest).sum(1)  # [n*64, 6]: covered pixels of each colour
-    colour /= np.maximum(colour.sum(1, keepdims=True), 1e-3)
-    feats = np.zeros((256, 23), np.float32)
-    count = np.bincount(codes, minlength=256).astype(np.float32)
-    for k in range(16):
-        feats[:, k] = np.bincount(codes, weights=cover[:, k], minlength=256)
-    for k in range(6):
-        feats[:, 16 + k] = np.bincount(codes, weights=colour[:, k], minlength=256)
-    feats[:, :22] /= np.maximum(count, 1)[:, None]
-    feats[count == 0, :22] = feats[count > 0, :22].mean(0)
-    feats[:, 22] = 1.0
-    feats[:, :22] = (feats[:, :22] - feats[:, :22].mean(0)) / (feats[:, :22].std(0) + 1e-3)
-    return torch.from_numpy(feats)
-
-
-def pixel_code_rows(vq, d, seed):
-    """Fixed embedding and lm_head rows for the image tokens [2, 256, d]: random projections of code_features, so
-    that a code's rows say what it draws (its colour, its outline) and not which code it is."""
-    f = code_features(vq)
-    g = torch.Generator().manual_seed(seed)
-    proj = torch.randn(2, f.shape[1], d, generator=g) * (0.32 / math.sqrt(f.shape[1]))
-    return torch.stack([f @ proj[0], f @ proj[1]])
-
-
 def learning_rate(args, step, progress):
     """Linear warm-up over the first steps, then cosine to 10 % over the run (progress 0..1 of steps or time)."""
     warm = 20 if args.init else 100
@@ -506,14 +469,6 @@ def worker(rank, args, vq=None, pool=None):
     if args.init:  # continue training from a checkpoint (fresh optimizer, short warm-up, new cosine)
         model.load_state_dict(load_checkpoint(args.init)["state_dict"])
     model.to(dev)
-    fixed_rows = pixel_code_rows(vq, LM_CONFIG["hidden_size"], args.seed).to(dev) if args.pixel_codes else None
-
-    def pin_rows():  # the image tokens' input and output rows stay what pixel_code_rows made them
-        if fixed_rows is not None:
-            with torch.no_grad():
-                model.model.embed_tokens.weight[IMG0:IMG0 + 256] = fixed_rows[0]
-                model.lm_head.weight[IMG0:IMG0 + 256] = fixed_rows[1]
-    pin_rows()
     params = list(model.parameters())
     # no weight decay on embeddings: rows of names that training never shows must keep their random directions
     decay = [p for n, p in model.named_parameters() if p.dim() == 2 and "embed_tokens" not in n]
@@ -567,7 +522,6 @@ def worker(rank, args, vq=None, pool=None):
             dist.all_reduce(tot)
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
-        pin_rows()
         ntok += int(n_t)
         if rank == 0 and (step % args.log_every == 0):
             msg = dict(step=step, loss=round(tot.item(), 4), lr=round(lr, 6), sec=round(time.time() - t1, 1),
@@ -592,7 +546,7 @@ def worker(rank, args, vq=None, pool=None):
           "p_heldout_names": P_HELDOUT_NAMES,
           "pool_minutes": (t1 - t0) / 60, "seed": args.seed, "steps": step, "procs": world_size,
           "docs_per_step": args.docs * world_size, "tokens": ntok, "init": args.init, "lr": args.lr,
-          "device": str(dev), "pool": args.pool, "pixel_codes": args.pixel_codes}
+          "device": str(dev), "pool": args.pool}
     torch.save(ck, args.out)
     print(f"saved {args.out}; training {train_min:.1f} min, {step} steps, {ntok} tokens", flush=True)
     if args.eval_n <= 0:
@@ -665,8 +619,6 @@ def main():
                     help="of the other retrieval documents, the share whose picture differs in one named attribute")
     ap.add_argument("--p_heldout_names", type=float, default=P_HELDOUT_NAMES,
                     help="of the anonymous-name documents, the share that use a held-out sticker's name")
-    ap.add_argument("--pixel_codes", action="store_true",
-                    help="fix the image tokens' embedding and lm_head rows to projections of what each code draws")
     ap.add_argument("--bf16", action="store_true", help="bf16 autocast (GPUs, or CPUs with fast bf16)")
     args = ap.parse_args()
     configure(args)
