@@ -12,6 +12,10 @@ unchanged -- these are just weights that happen to be zero -- but each code then
 own 4x4 patch and a few pixels around it, like a patch tokenizer, which makes the codes much easier
 for the language model to predict.
 
+Option --local (localvq.py): GroupNorm's statistics over the whole picture make every code depend on all of it;
+--local trains the network without them and stores it exactly as a Chameleon VQ-GAN with twin channels (base 64).
+--local_decoder and --colour_probe are experiments on top of it (see the training README).
+
 Option --one_white (experimental, NOT used for the shipped model): initialise one code for pure-white
 4x4 patches and 255 from other patches, re-seed dead codes and white-majority codes only at latents of
 non-white patches.  Meant to stop the codebook from spending most codes on image-dependent variations
@@ -105,6 +109,9 @@ def main():
     ap.add_argument("--local_decoder", action="store_true",
                     help="with --local: the decoder without global statistics too, its code-grid convolutions "
                          "restricted to their centre tap")
+    ap.add_argument("--colour_probe", type=float, default=0.0,
+                    help="weight of a loss that reads each cell's colour linearly from its latent, so that codes "
+                         "carry their own patch's colour")
     ap.add_argument("--one_white", action="store_true",
                     help="keep a single code for pure-white patches: white-majority codes are re-seeded elsewhere")
     args = ap.parse_args()
@@ -129,6 +136,10 @@ def main():
     cb = model.quantize.embedding.weight
     cb.requires_grad_(False)
     params = [p for p in model.parameters() if p.requires_grad]
+    probe = None
+    if args.colour_probe:  # a linear read of each cell's colour from its latent, trained beside the tokenizer
+        probe = torch.nn.Conv2d(VQ_CONFIG["embed_dim"], len(world.COLOUR_NAMES) + 1, 1).to(dev)
+        params += list(probe.parameters())
     opt = torch.optim.Adam(params, lr=args.lr, betas=(0.9, 0.99))
     K, D = cb.shape
     ema_count = torch.ones(K, device=dev)
@@ -150,7 +161,7 @@ def main():
             args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
         for g in opt.param_groups:
             g["lr"] = lr
-        imgs, _ = world.render_batch(rng, args.batch)
+        imgs, batch_scenes = world.render_batch(rng, args.batch)
         x = preprocess(imgs).to(dev, non_blocking=True)
         tgt = target_of(imgs).to(dev, non_blocking=True)
         z = model.encode_latent(x).float()
@@ -202,6 +213,11 @@ def main():
         rec = model.decoder(model.post_quant_conv(zq)).float()
         mse = F.mse_loss(rec, tgt)
         loss = mse + 0.25 * commit
+        if probe is not None:  # cells with any pixel of the shape: its colour; the others: white (last class)
+            inked = torch.from_numpy((imgs.reshape(-1, 8, 4, 8, 4, 3) != 255).any(axis=(2, 4, 5))).to(dev)
+            colour = torch.tensor([world.COLOUR_NAMES.index(s.colour) for s in batch_scenes], device=dev)
+            target = torch.where(inked, colour[:, None, None], torch.full_like(colour[:, None, None], len(world.COLOUR_NAMES)))
+            loss = loss + args.colour_probe * F.cross_entropy(probe(z), target)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         for p, m in masks.items():
