@@ -117,7 +117,7 @@ def to_chameleon(logical, cfg):
             continue
         mod = name[:-len(".weight")]
         w, b = src[mod + ".weight"], src.get(mod + ".bias")
-        enc = mod.startswith("encoder.") or (mod.startswith("decoder.") and local_decoder)  # epsilon regime
+        scaled = mod.startswith("encoder.") or (mod.startswith("decoder.") and local_decoder)  # epsilon regime
         if mod.startswith("quantize.") or mod in ("quant_conv", "post_quant_conv"):  # no twins there
             out[name] = w
             if b is not None:
@@ -129,7 +129,7 @@ def to_chameleon(logical, cfg):
             continue  # q, k, v, proj_out stay zero: attention off
         leaf = mod.rsplit(".", 1)[-1]
         if leaf.startswith("norm"):
-            if enc:  # epsilon regime: twin input (S x, -S x) -> x * a + b
+            if scaled:  # epsilon regime: twin input (S x, -S x) -> x * a + b
                 g = w * math.sqrt(EPS) / S
                 out[mod + ".weight"] = torch.stack([g, -g], 1).reshape(-1)
             else:  # RMS regime on twins: same statistics, the twin's gamma negated
@@ -142,7 +142,7 @@ def to_chameleon(logical, cfg):
         reads_norm = leaf in ("conv1", "conv2") or writes_raw  # after a norm: a normal-scale value
         wp = w if reads_raw else _first_in(w)
         bp = b.clone()
-        if enc and not writes_raw:  # writes the encoder's residual stream or a norm's input: scale S
+        if scaled and not writes_raw:  # writes a residual stream or a norm's input, at scale S
             if reads_raw or reads_norm:
                 wp = wp * S
             bp = bp * S
@@ -157,7 +157,8 @@ def check_conversion(logical, phys_cfg, state, x):
     """Codes equal and pictures within float rounding: the stored network computes what the logical one did."""
     phys = VQModel(phys_cfg)
     phys.load_state_dict(state)
-    phys.eval(), logical.eval()
+    phys.eval()
+    logical.eval()
     with torch.no_grad():
         zl, zp = logical.encode_latent(x), phys.encode_latent(x)
         cl, cp = logical.quantize.codes(zl), phys.quantize.codes(zp)
