@@ -82,13 +82,11 @@ def decoder_centre_masks(model):
 
 
 def attention_off_masks(model):
-    """Zero masks for both middle attention blocks' output projections (the logical network has no twin form for
-    attention, and does not need it)."""
-    masks = {}
-    for attn in (model.encoder.mid.attn_1, model.decoder.mid.attn_1):
-        masks[attn.proj_out.weight] = torch.zeros_like(attn.proj_out.weight)
-        masks[attn.proj_out.bias] = torch.zeros_like(attn.proj_out.bias)
-    return masks
+    """Zero masks for the decoder's middle attention output projection (train_vq.local_masks already switches the
+    encoder's off; the logical network has no twin form for attention, and does not need it)."""
+    attn = model.decoder.mid.attn_1
+    return {attn.proj_out.weight: torch.zeros_like(attn.proj_out.weight),
+            attn.proj_out.bias: torch.zeros_like(attn.proj_out.bias)}
 
 
 def _twin_out(w):

@@ -23,7 +23,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The shipped demo model (or another folder that {@code examples/train/export.py} wrote), loaded by the library like
- * any checkpoint, against the outputs PyTorch computed when the folder was exported ({@code reference.json}: float32 forward on the bf16 weights, greedy decoding, VQ codes).
+ * any checkpoint, against the outputs PyTorch computed when the folder was exported ({@code reference.json}: float32
+ * forward on the bf16 weights, greedy decoding, VQ codes and the decoded picture).
  */
 class DemoModelReferenceTest {
     /** The shipped folder, or another export of the training scripts ({@code -Dcm3leon.demoModel=DIR}). */
