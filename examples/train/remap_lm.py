@@ -31,13 +31,13 @@ def cooccurrence(old_vq, new_vq, n, seed):
 
 
 def remap_rows(weight, counts):
-    """weight [vocab, d]: the image rows replaced by the count-weighted averages of the old image rows."""
+    """weight [vocab, d] -> float32 copy with the image rows replaced by count-weighted averages of the old ones."""
     w = weight.float().clone()
     old_rows = w[IMG0:IMG0 + N_IMG]  # [256, d]
     totals = counts.sum(1, keepdims=True)  # [256, 1]
     p = torch.from_numpy(np.where(totals > 0, counts / np.maximum(totals, 1), 1.0 / N_IMG)).float()  # [256 new, 256 old]
     w[IMG0:IMG0 + N_IMG] = p @ old_rows
-    return w.to(weight.dtype)
+    return w
 
 
 def main():
@@ -49,7 +49,6 @@ def main():
     ap.add_argument("--n", type=int, default=4000, help="training renders to count on")
     ap.add_argument("--seed", type=int, default=77)
     args = ap.parse_args()
-    torch.manual_seed(args.seed)
     counts = cooccurrence(load_vq(args.old_vq, "cpu"), load_vq(args.new_vq, "cpu"), args.n, args.seed)
     used = counts.sum(1) > 0
     purity = counts.max(1)[used].sum() / counts.sum()
@@ -58,7 +57,7 @@ def main():
     sd = ck["state_dict"]
     for key in ("model.embed_tokens.weight", "lm_head.weight"):
         sd[key] = remap_rows(sd[key], counts)
-    sd = {k: v.float() for k, v in sd.items()}  # training continues in float32
+    sd = {k: v.float() for k, v in sd.items()}  # training continues in float32 (the shipped decoder is bf16)
     torch.save({"config": ck["config"], "state_dict": sd, "remapped_from": args.lm, "old_vq": args.old_vq,
                 "new_vq": args.new_vq}, args.out)
     print(f"saved {args.out}")
