@@ -29,6 +29,9 @@ from texttok import BOS, EOS, PAD, BOI, EOI, SEP, SENT0, SENT_END, IMG0
 from lm import ChameleonLM
 from vqgan import VQModel, preprocess, postprocess
 
+# the tokenizer's codes on a GPU must be the float32 codes the library computes (cuDNN would round convolutions to TF32)
+torch.backends.cudnn.allow_tf32 = False
+
 TOK = texttok.Tokenizer()
 VOCAB = len(TOK) + (-len(TOK)) % 8
 LM_CONFIG = dict(hidden_size=256, intermediate_size=704, num_hidden_layers=4, num_attention_heads=8,
@@ -39,6 +42,7 @@ P_NAMED, P_ANON = 0.6, 0.7  # retrieval documents: share with a named target; of
 P_HELDOUT_NAMES = 0.0  # anonymous-name retrieval documents that use a held-out sticker's name instead
 P_EXACT = 0.0  # retrieval documents whose retrieved picture has the target's placement (row, column, size) too
 P_NEAR = 0.0  # retrieval documents whose retrieved picture differs from the target in exactly one named attribute
+P_REDRAWN = 0.0  # documents that read a picture (captions, VQA, edit sources) given the codes of its redrawn picture
 EDIT_KINDS = ["colour", "shape", "left", "right", "top", "bottom", "size"]
 
 
@@ -48,6 +52,13 @@ def T(s):
 
 def img_tokens(codes):
     return [BOI] + [IMG0 + int(c) for c in codes] + [EOI]
+
+
+def unscored(tokens):
+    """Tokens a document reads but is not trained to predict (make_batch gives them no target): a redrawn picture is
+    something to read, not to draw, and its codes must not pull the unconditional stream that guidance contrasts
+    against."""
+    return [-1 - t for t in tokens]
 
 
 def vqa_answer(scene, kind):
@@ -107,6 +118,19 @@ def encode_scenes(vq, scenes, bs=500):
     return np.concatenate(out)
 
 
+def redraw_codes(vq, codes, bs=500):
+    """The codes of the pictures that codes decode to, as 8-bit pixels: what the library reads back when it captions a
+    picture it drew (a local tokenizer does not map its own reconstructions back onto the same codes)."""
+    out = []
+    dev = device_of(vq)
+    with torch.no_grad():
+        for i in range(0, len(codes), bs):
+            c = torch.as_tensor(codes[i:i + bs].astype(np.int64), device=dev).reshape(-1, 8, 8)
+            pixels = postprocess(vq.decode_codes(c))
+            out.append(vq.encode(preprocess(pixels).to(dev)).reshape(len(pixels), -1).cpu().numpy().astype(np.int16))
+    return np.concatenate(out)
+
+
 class Pool:
     """Rendered scenes with their VQ codes (plain scenes, seen-sticker scenes, edit pairs)."""
 
@@ -125,6 +149,9 @@ class Pool:
         a, b, c = n_plain, n_plain + n_sticker, n_plain + n_sticker + n_edit
         self.plain_codes, self.sticker_codes = codes[:a], codes[a:b]
         self.edit_src_codes, self.edit_tgt_codes = codes[b:c], codes[c:]
+        if P_REDRAWN > 0:
+            redrawn = redraw_codes(vq, codes[:c])
+            self.plain_redrawn, self.sticker_redrawn, self.edit_src_redrawn = redrawn[:a], redrawn[a:b], redrawn[b:c]
         self.by_sc, self.by_place = {}, {}  # by (shape, colour); by every attribute, placement included
         for i, s in enumerate(self.plain):
             self.by_sc.setdefault((s.shape, s.colour), []).append(i)
@@ -144,12 +171,19 @@ class Pool:
                 return self.by_place[key]
         return self.by_place[scene.attrs()]
 
-    def any_scene(self, rng, p_sticker=0.15):
+    def any_scene(self, rng, p_sticker=0.15, redrawn=False):
         if rng.random() < p_sticker:
             i = rng.integers(len(self.sticker))
-            return self.sticker[i], self.sticker_codes[i]
+            return self.sticker[i], (self.sticker_redrawn if redrawn else self.sticker_codes)[i]
         i = rng.integers(len(self.plain))
-        return self.plain[i], self.plain_codes[i]
+        return self.plain[i], (self.plain_redrawn if redrawn else self.plain_codes)[i]
+
+    def read_image(self, kind, i, rng):
+        """The image tokens a document reads a picture from: its own codes, or with P_REDRAWN those of its redrawn
+        picture, unscored."""
+        if P_REDRAWN > 0 and rng.random() < P_REDRAWN:
+            return unscored(img_tokens(getattr(self, kind + "_redrawn")[i]))
+        return img_tokens(getattr(self, kind + "_codes")[i])
 
 
 def doc_t2i(cap, codes, rng, dropout=0.1):
@@ -237,13 +271,13 @@ def doc_vqa(pool, rng):
     i = rng.integers(len(pool.plain))
     s = pool.plain[i]
     kind = list(world.VQA)[rng.integers(4)]
-    return [BOS] + img_tokens(pool.plain_codes[i]) + T(world.VQA[kind]) + [SEP] + T(vqa_answer(s, kind)) + [EOS]
+    return [BOS] + pool.read_image("plain", i, rng) + T(world.VQA[kind]) + [SEP] + T(vqa_answer(s, kind)) + [EOS]
 
 
 def doc_edit(pool, rng):
     i = rng.integers(len(pool.edits))
     _, instr, _ = pool.edits[i]
-    return [BOS] + img_tokens(pool.edit_src_codes[i]) + T(instr) + [SEP] + img_tokens(pool.edit_tgt_codes[i]) + [EOS]
+    return [BOS] + pool.read_image("edit_src", i, rng) + T(instr) + [SEP] + img_tokens(pool.edit_tgt_codes[i]) + [EOS]
 
 
 def doc_infill(pool, rng):
@@ -279,8 +313,9 @@ def sample_doc(pool, rng):
         i = rng.integers(len(pool.plain))
         return doc_t2i(partial_caption(pool.plain[i], rng), pool.plain_codes[i], rng, dropout=0.0)
     if kind == "i2t":
-        s, c = pool.any_scene(rng)
-        return doc_i2t(s.caption(), c)
+        redrawn = P_REDRAWN > 0 and rng.random() < P_REDRAWN
+        s, c = pool.any_scene(rng, redrawn=redrawn)
+        return [BOS] + unscored(img_tokens(c)) + T(s.caption()) + [EOS] if redrawn else doc_i2t(s.caption(), c)
     return {"retrieval": doc_retrieval, "vqa": doc_vqa, "edit": doc_edit, "infill": doc_infill}[kind](pool, rng)
 
 
@@ -296,8 +331,9 @@ def make_batch(pool, rng, n_docs, n_micro):
         ids = torch.full((len(chunk), L), PAD, dtype=torch.long)
         tgt = torch.full((len(chunk), L), -100, dtype=torch.long)
         for r, d in enumerate(chunk):
-            ids[r, :len(d)] = torch.tensor(d)
-            tgt[r, :len(d) - 1] = torch.tensor(d[1:])
+            d = torch.tensor(d)
+            ids[r, :len(d)] = torch.where(d < 0, -1 - d, d)
+            tgt[r, :len(d) - 1] = torch.where(d[1:] < 0, -100, d[1:])  # unscored tokens have no target
         out.append((ids, tgt))
     return out
 
@@ -543,7 +579,7 @@ def worker(rank, args, vq=None, pool=None):
     train_min = (time.time() - t1) / 60
     ck = {"config": LM_CONFIG, "state_dict": cpu_state(model, args.save_bf16), "log": log, "train_minutes": train_min,
           "mix": MIX, "p_named": P_NAMED, "p_anon": P_ANON, "p_exact": P_EXACT, "p_near": P_NEAR,
-          "p_heldout_names": P_HELDOUT_NAMES,
+          "p_heldout_names": P_HELDOUT_NAMES, "p_redrawn": P_REDRAWN,
           "pool_minutes": (t1 - t0) / 60, "seed": args.seed, "steps": step, "procs": world_size,
           "docs_per_step": args.docs * world_size, "tokens": ntok, "init": args.init, "lr": args.lr,
           "device": str(dev), "pool": args.pool}
@@ -570,12 +606,12 @@ def worker(rank, args, vq=None, pool=None):
 
 def configure(args):
     """The decoder's shape and the document mix from the command line: heads of 32, two query heads per key/value head."""
-    global MIX, P_NAMED, P_ANON, P_EXACT, P_NEAR, P_HELDOUT_NAMES
+    global MIX, P_NAMED, P_ANON, P_EXACT, P_NEAR, P_HELDOUT_NAMES, P_REDRAWN
     if args.mix:
         MIX = [(k, float(v)) for k, v in (kv.split("=") for kv in args.mix.split(","))]
         assert abs(sum(p for _, p in MIX) - 1) < 1e-6 and {k for k, _ in MIX} <= {"t2i", "t2i_part", "i2t", "retrieval", "vqa", "edit", "infill"}, args.mix
-    P_NAMED, P_ANON, P_EXACT, P_NEAR, P_HELDOUT_NAMES = (args.p_named, args.p_anon, args.p_exact, args.p_near,
-                                                         args.p_heldout_names)
+    P_NAMED, P_ANON, P_EXACT, P_NEAR, P_HELDOUT_NAMES, P_REDRAWN = (args.p_named, args.p_anon, args.p_exact, args.p_near,
+                                                                    args.p_heldout_names, args.p_redrawn)
     LM_CONFIG.update(num_hidden_layers=args.layers, hidden_size=args.hidden, intermediate_size=args.inter,
                      num_attention_heads=args.hidden // 32, num_key_value_heads=args.hidden // 64)
 
@@ -619,6 +655,8 @@ def main():
                     help="of the other retrieval documents, the share whose picture differs in one named attribute")
     ap.add_argument("--p_heldout_names", type=float, default=P_HELDOUT_NAMES,
                     help="of the anonymous-name documents, the share that use a held-out sticker's name")
+    ap.add_argument("--p_redrawn", type=float, default=P_REDRAWN,
+                    help="captions, VQA and edit sources that read the codes of the picture's redrawn picture instead")
     ap.add_argument("--bf16", action="store_true", help="bf16 autocast (GPUs, or CPUs with fast bf16)")
     args = ap.parse_args()
     configure(args)
