@@ -124,8 +124,9 @@ def main():
     ap.add_argument("--rerank_n", type=int, default=60, help="prompts re-ranked (of --n)")
     ap.add_argument("--rag_samples", type=int, default=16,
                     help="samples per prompt for retrieval with re-ranking (the first --rerank of them re-ranked too)")
-    ap.add_argument("--part", choices=["all", "t2i", "rest", "rag"], default="all",
-                    help="run only part of the evaluation (two parts can run side by side; merge with --merge)")
+    ap.add_argument("--part", choices=["all", "t2i", "t2i_heldout", "t2i_seen", "rest", "rag"], default="all",
+                    help="run only part of the evaluation (parts can run side by side; merge with --merge); "
+                         "t2i is t2i_heldout and t2i_seen")
     ap.add_argument("--merge", nargs="*", help="merge these result files into --out and print the table")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -160,8 +161,10 @@ def main():
     seen_scenes = [world.random_train_scene(rng) for _ in range(n)]
     heldout_cap_scenes = [world.random_heldout_scene(rng) for _ in range(n)]
     edit_seed = int(rng.integers(1 << 30))
-    if args.part in ("all", "t2i"):
-        t2i_part(args, res, lm, vq, scenes, n, t0, seen_scenes)
+    if args.part in ("all", "t2i", "t2i_heldout"):
+        t2i_table(args, res, "text_to_image", lm, vq, scenes, n, t0)
+    if args.part in ("all", "t2i", "t2i_seen"):
+        t2i_table(args, res, "text_to_image_seen_captions", lm, vq, seen_scenes, n, t0)
     if args.part in ("all", "rest"):
         rest_part(args, res, lm, vq, cap_scenes, np.random.default_rng(edit_seed), n, t0, heldout_cap_scenes)
     if args.part in ("all", "rag") and args.rerank and os.path.exists(args.clip):
@@ -188,11 +191,6 @@ def load_models(vq_path, lm_path, device):
     vq = load_vq(vq_path, device)
     lm = ChameleonLM(lm_ck["config"]); lm.load_state_dict(lm_ck["state_dict"]); lm.to(device).eval()
     return vq, lm, vq_ck, lm_ck
-
-
-def t2i_part(args, res, lm, vq, scenes, n, t0, seen_scenes):
-    t2i_table(args, res, "text_to_image", lm, vq, scenes, n, t0)
-    t2i_table(args, res, "text_to_image_seen_captions", lm, vq, seen_scenes, n, t0)
 
 
 def t2i_table(args, res, table, lm, vq, scenes, n, t0):
