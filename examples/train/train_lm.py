@@ -12,6 +12,8 @@ Documents (token level; T(x) = BPE ids of x, IMG = <racm3:break> + 64 codes + <e
 The default mix is text->image 30 %, image->text 25 %, retrieval 20 %, VQA 8 %, edit 9 %, infilling 8 % (--mix;
 partial captions only when named there).  Each step, each of the data-parallel processes samples --docs documents,
 sorts them by length and runs them as --micro micro-batches padded to their longest document (gradient accumulation).
+With --p_redrawn P, that share of the image->text, VQA and edit documents reads the codes of its picture redrawn
+(decoded to 8-bit pixels and encoded again, as when the library captions a picture it drew), without a target on them.
 
     python3 train_lm.py --vq runs/vq.pt --out runs/lm.pt --steps 380 --procs 2 --seed 2
 """
