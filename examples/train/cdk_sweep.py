@@ -37,7 +37,7 @@ def main():
         for k, alpha in [(5, 0.1), (5, 0.5), (20, 0.5), (1, 0.1), (1, 0.3), (1, 0.5)]:
             t = time.time()
             codes = T.sample_images(lm, prompts, cfg=cfg, cdk=(k, alpha), gen=T.generator(lm, 1))
-            h = E.summarize(E.score(E.decode(vq, codes), truths), args.n)
+            h = E.summarize(E.score(T.decode_pixels(vq, codes), truths), args.n)
             print(f"| {cfg:g} | {k} | {alpha:g} | {100 * h['shape']['acc']:.0f} | {100 * h['colour']['acc']:.0f} | "
                   f"{E.fmt(h['all'])} |", flush=True)
 

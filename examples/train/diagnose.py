@@ -37,7 +37,7 @@ def novelty(vq, lm, rng, per_combo=6):
               for (s, c, r, k, z) in world.HELDOUT_COMBOS for _ in range(per_combo)]
     novel = np.array([any(counts[(p, int(c))] <= 2 for p, c in enumerate(row))
                       for row in T.encode_scenes(vq, scenes)])
-    imgs = E.decode(vq, T.sample_images(lm, [prompt(s) for s in scenes], cfg=2.0, gen=T.generator(lm, 1)))
+    imgs = T.decode_pixels(vq, T.sample_images(lm, [prompt(s) for s in scenes], cfg=2.0, gen=T.generator(lm, 1)))
     right = np.array([world.attr_hits(world.detect(im), s.attrs())["all"] for im, s in zip(imgs, scenes)])
     nov, ok = novel.reshape(-1, per_combo).mean(1), right.reshape(-1, per_combo).mean(1)
     print(f"renders with a novel pair: {novel.mean():.3f}; drawn right (CFG 2): {right.mean():.3f}")
@@ -107,7 +107,7 @@ def edit(vq, lm, rng, n=200):
                 srcs.append(s)
                 instrs.append(say.format(getattr(t, field)))
             pr = [[BOS] + img_tokens(c) + TOK.encode(i) + [SEP, BOI] for c, i in zip(T.encode_scenes(vq, srcs), instrs)]
-            imgs = E.decode(vq, T.sample_images(lm, pr, gen=T.generator(lm, 1)))
+            imgs = T.decode_pixels(vq, T.sample_images(lm, pr, gen=T.generator(lm, 1)))
             r = E.summarize(E.score(imgs, [t.attrs() for t in kept]), len(kept))
             print(f"{name} targets ({len(kept)}), {field} edit: all five {r['all']['acc']:.3f} {r['all']['ci95']}, "
                   f"shape {r['shape']['acc']:.3f}, colour {r['colour']['acc']:.3f}", flush=True)
@@ -120,7 +120,7 @@ def quick(vq, lm, rng, n=200):
     seen = [world.random_train_scene(rng) for _ in range(n // 2)]
     for name, scenes, cfgs in [("held-out", held, (1.0, 2.0, 3.0)), ("seen", seen, (2.0,))]:
         for cfg in cfgs:
-            imgs = E.decode(vq, T.sample_images(lm, [prompt(s) for s in scenes], cfg=cfg, gen=T.generator(lm, 1)))
+            imgs = T.decode_pixels(vq, T.sample_images(lm, [prompt(s) for s in scenes], cfg=cfg, gen=T.generator(lm, 1)))
             r = E.summarize(E.score(imgs, [s.attrs() for s in scenes]), len(scenes))
             print(f"{name} CFG {cfg}: " + ", ".join(f"{k} {v['acc']:.3f}" for k, v in r.items() if k != "n")
                   + f" {r['all']['ci95']}", flush=True)

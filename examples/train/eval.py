@@ -17,9 +17,10 @@ import torch
 
 import world
 import train_lm as T
-from train_lm import TOK, BOS, EOS, BOI, SEP, IMG0, img_tokens, encode_scenes, sample_images, greedy_text
+from train_lm import (TOK, BOS, EOS, BOI, SEP, IMG0, img_tokens, encode_scenes, encode_pixels, decode_pixels,
+                      sample_images, greedy_text)
 from lm import ChameleonLM
-from vqgan import VQModel, postprocess
+from vqgan import VQModel
 from clip import CLIP, ClipTokenizer, clip_words, clip_pixels
 
 
@@ -43,13 +44,6 @@ def score(imgs, truths):
         for k, v in world.attr_hits(world.detect(im), t).items():
             hits[k] = hits.get(k, 0) + v
     return hits
-
-
-def decode(vq, codes):
-    dev = T.device_of(vq)
-    with torch.no_grad():
-        return np.concatenate([postprocess(vq.decode_codes(codes[i:i + 100].reshape(-1, 8, 8).to(dev)))
-                               for i in range(0, len(codes), 100)])
 
 
 STOP = {"a", "at", "the"}
@@ -204,15 +198,15 @@ def t2i_table(args, res, table, lm, vq, scenes, n, t0):
                      ("cfg1_greedy", dict(cfg=1.0, greedy=True)), ("cfg2_greedy", dict(cfg=2.0, greedy=True)),
                      ("cfg1_cdk", dict(cfg=1.0, cdk=CDK)), ("cfg2_cdk", dict(cfg=2.0, cdk=CDK))]:
         codes = sample_images(lm, prompts, gen=T.generator(lm, 1), **kw)
-        res[table][name] = summarize(score(decode(vq, codes), truths), n)
+        res[table][name] = summarize(score(decode_pixels(vq, codes), truths), n)
         print(table, name, res[table][name]["all"], f"{time.time() - t0:.0f}s", flush=True)
 
     if args.rerank and os.path.exists(args.clip):
         clip = load_clip(args.clip, args.device)
         m, r = min(n, args.rerank_n), args.rerank
         rep = [p for p in prompts[:m] for _ in range(r)]
-        draws = {"topp0.9": decode(vq, sample_images(lm, rep, cfg=2.0, gen=T.generator(lm, 2))),
-                 "cdk": decode(vq, sample_images(lm, rep, cfg=2.0, cdk=CDK, gen=T.generator(lm, 3)))}
+        draws = {"topp0.9": decode_pixels(vq, sample_images(lm, rep, cfg=2.0, gen=T.generator(lm, 2))),
+                 "cdk": decode_pixels(vq, sample_images(lm, rep, cfg=2.0, cdk=CDK, gen=T.generator(lm, 3)))}
         # half top-p, half CD-K: the first r/2 draws of each set, re-ranked together
         a = draws["topp0.9"].reshape(m, r, 32, 32, 3)[:, :r // 2]
         b = draws["cdk"].reshape(m, r, 32, 32, 3)[:, :r - r // 2]
@@ -264,7 +258,7 @@ def rag_part(args, res, lm, vq, t0):
             sc = [world.random_heldout_scene(rng) for _ in range(m)]
         docs = find([s.caption() for s in sc], near_copy=float("inf"))
         prompts = [retrieval_prompt(d, s.caption(), mem_codes) for s, d in zip(sc, docs)]
-        imgs = decode(vq, sample_images(lm, [p for p in prompts for _ in range(r)], cfg=2.0, gen=T.generator(lm, 5)))
+        imgs = decode_pixels(vq, sample_images(lm, [p for p in prompts for _ in range(r)], cfg=2.0, gen=T.generator(lm, 5)))
         truths = [s.attrs() for s in sc]
         out = {"clip_retrieval_keep_near_copies_cfg2.0_first_sample": summarize(score(imgs[::r], truths), m)}
         for k in sorted({args.rerank, r}):
@@ -287,10 +281,10 @@ def rest_part(args, res, lm, vq, cap_scenes, rng, n, t0, heldout_cap_scenes):
     # captions of its own drawings (CFG 2, top-p 0.9), read back from their 8-bit pixels as the demo does; a caption
     # is right when it names what the detector sees in the drawing
     drawn = sample_images(lm, [[BOS] + TOK.encode(s.caption()) + [BOI] for s in cap_scenes], cfg=2.0, gen=T.generator(lm, 1))
-    pixels = decode(vq, drawn)
+    pixels = decode_pixels(vq, drawn)
     seen = [world.detect(im) for im in pixels]
-    pred = greedy_text(lm, [[BOS] + img_tokens(c) for c in T.redraw_codes(vq, drawn.cpu().numpy())])
-    k = sum(d is not None and p == f"a {d[4]} {d[1]} {d[0]} at the {d[2]} {d[3]}" for p, d in zip(pred, seen))
+    pred = greedy_text(lm, [[BOS] + img_tokens(c) for c in encode_pixels(vq, pixels)])
+    k = sum(d is not None and p == world.caption_of(*d) for p, d in zip(pred, seen))
     res["image_to_text_own_drawings"] = {"acc": round(k / n, 4), "ci95": wilson(k, n), "n": n,
                                          "examples": [[s.caption(), p] for s, p in zip(cap_scenes[:3], pred[:3])]}
     print("image_to_text_own_drawings", k / n, flush=True)
@@ -319,7 +313,7 @@ def rest_part(args, res, lm, vq, cap_scenes, rng, n, t0, heldout_cap_scenes):
     src = encode_scenes(vq, [e[0] for e in edits])
     pr = [[BOS] + img_tokens(c) + TOK.encode(instr) + [SEP, BOI] for c, (_, instr, _) in zip(src, edits)]
     out = sample_images(lm, pr, cfg=1.0, gen=T.generator(lm, 3))
-    res["edit"] = summarize(score(decode(vq, out), [e[2].attrs() for e in edits]), n)
+    res["edit"] = summarize(score(decode_pixels(vq, out), [e[2].attrs() for e in edits]), n)
     print("edit", res["edit"]["all"], flush=True)
 
     # stickers, with and without retrieval from the memory bank
@@ -346,7 +340,7 @@ def rest_part(args, res, lm, vq, cap_scenes, rng, n, t0, heldout_cap_scenes):
             prompts = [retrieval_prompt(d, s.caption(), mem_codes) for s, d in zip(sc, found.get(mode, [[]] * m))]
             for cfg in (1.0, 2.0):
                 codes = sample_images(lm, prompts, cfg=cfg, gen=T.generator(lm, 4))
-                out[f"{mode}_cfg{cfg}"] = summarize(score(decode(vq, codes), truths), m)
+                out[f"{mode}_cfg{cfg}"] = summarize(score(decode_pixels(vq, codes), truths), m)
         res[group] = out
         print(group, {k: v["all"]["acc"] for k, v in out.items()}, f"{time.time() - t0:.0f}s", flush=True)
 

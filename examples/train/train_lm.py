@@ -110,27 +110,36 @@ def generator(model, seed):
     return torch.Generator(device=device_of(model)).manual_seed(seed)
 
 
-def encode_scenes(vq, scenes, bs=500):
-    out = []
+def encode_pixels(vq, pixels, bs=500):
+    """uint8 [N,32,32,3] -> VQ codes int16 [N,64]."""
     dev = device_of(vq)
     with torch.no_grad():
-        for i in range(0, len(scenes), bs):
-            imgs = np.stack([s.render() for s in scenes[i:i + bs]])
-            out.append(vq.encode(preprocess(imgs).to(dev)).reshape(len(imgs), -1).cpu().numpy().astype(np.int16))
-    return np.concatenate(out)
+        return np.concatenate([vq.encode(preprocess(pixels[i:i + bs]).to(dev)).reshape(-1, 64).cpu().numpy()
+                               .astype(np.int16) for i in range(0, len(pixels), bs)])
 
 
-def redraw_codes(vq, codes, bs=500):
+def encode_scenes(vq, scenes, bs=500):
+    return np.concatenate([encode_pixels(vq, np.stack([s.render() for s in scenes[i:i + bs]]))
+                           for i in range(0, len(scenes), bs)])
+
+
+def decode_pixels(vq, codes, bs=100):
+    """VQ codes [N,64] (tensor or array) -> uint8 pictures [N,32,32,3]."""
+    dev = device_of(vq)
+    with torch.no_grad():
+        return np.concatenate([postprocess(vq.decode_codes(torch.as_tensor(codes[i:i + bs]).long().reshape(-1, 8, 8)
+                                                           .to(dev))) for i in range(0, len(codes), bs)])
+
+
+def redraw_codes(vq, codes):
     """The codes of the pictures that codes decode to, as 8-bit pixels: what the library reads back when it captions a
     picture it drew (a local tokenizer does not map its own reconstructions back onto the same codes)."""
-    out = []
-    dev = device_of(vq)
-    with torch.no_grad():
-        for i in range(0, len(codes), bs):
-            c = torch.as_tensor(codes[i:i + bs].astype(np.int64), device=dev).reshape(-1, 8, 8)
-            pixels = postprocess(vq.decode_codes(c))
-            out.append(vq.encode(preprocess(pixels).to(dev)).reshape(len(pixels), -1).cpu().numpy().astype(np.int16))
-    return np.concatenate(out)
+    return encode_pixels(vq, decode_pixels(vq, codes))
+
+
+def redraw(rng):
+    """Whether a document reads a redrawn picture (P_REDRAWN); no draw when off, so older runs' streams stay as they were."""
+    return P_REDRAWN > 0 and rng.random() < P_REDRAWN
 
 
 class Pool:
@@ -173,19 +182,24 @@ class Pool:
                 return self.by_place[key]
         return self.by_place[scene.attrs()]
 
-    def any_scene(self, rng, p_sticker=0.15, redrawn=False):
-        if rng.random() < p_sticker:
-            i = rng.integers(len(self.sticker))
-            return self.sticker[i], (self.sticker_redrawn if redrawn else self.sticker_codes)[i]
-        i = rng.integers(len(self.plain))
-        return self.plain[i], (self.plain_redrawn if redrawn else self.plain_codes)[i]
+    def pick(self, rng, p_sticker=0.15):
+        """A random plain or seen-sticker scene: (scene, kind, index), kind naming its arrays ("plain", "sticker")."""
+        kind = "sticker" if rng.random() < p_sticker else "plain"
+        i = rng.integers(len(getattr(self, kind)))
+        return getattr(self, kind)[i], kind, i
 
-    def read_image(self, kind, i, rng):
-        """The image tokens a document reads a picture from: its own codes, or with P_REDRAWN those of its redrawn
-        picture, unscored."""
-        if P_REDRAWN > 0 and rng.random() < P_REDRAWN:
+    def any_scene(self, rng):
+        s, kind, i = self.pick(rng)
+        return s, getattr(self, kind + "_codes")[i]
+
+    def image_tokens(self, kind, i, redrawn):
+        """The image tokens a document reads a picture from: its own codes, or those of its redrawn picture, unscored."""
+        if redrawn:
             return unscored(img_tokens(getattr(self, kind + "_redrawn")[i]))
         return img_tokens(getattr(self, kind + "_codes")[i])
+
+    def read_image(self, kind, i, rng):
+        return self.image_tokens(kind, i, redraw(rng))
 
 
 def doc_t2i(cap, codes, rng, dropout=0.1):
@@ -209,8 +223,8 @@ def partial_caption(scene, rng):
     return " ".join(words)
 
 
-def doc_i2t(cap, codes):
-    return [BOS] + img_tokens(codes) + T(cap) + [EOS]
+def doc_i2t(cap, image):
+    return [BOS] + image + T(cap) + [EOS]
 
 
 def doc_retrieval(pool, rng):
@@ -315,9 +329,9 @@ def sample_doc(pool, rng):
         i = rng.integers(len(pool.plain))
         return doc_t2i(partial_caption(pool.plain[i], rng), pool.plain_codes[i], rng, dropout=0.0)
     if kind == "i2t":
-        redrawn = P_REDRAWN > 0 and rng.random() < P_REDRAWN
-        s, c = pool.any_scene(rng, redrawn=redrawn)
-        return [BOS] + unscored(img_tokens(c)) + T(s.caption()) + [EOS] if redrawn else doc_i2t(s.caption(), c)
+        redrawn = redraw(rng)
+        s, kind, i = pool.pick(rng)
+        return doc_i2t(s.caption(), pool.image_tokens(kind, i, redrawn))
     return {"retrieval": doc_retrieval, "vqa": doc_vqa, "edit": doc_edit, "infill": doc_infill}[kind](pool, rng)
 
 

@@ -127,8 +127,13 @@ class Scene:
         return img
 
     def caption(self):
-        what = self.sticker if self.sticker else f"{self.colour} {self.shape}"
-        return f"a {self.size} {what} at the {self.row} {self.col}"
+        return caption_of(self.shape, self.colour, self.row, self.col, self.size, self.sticker)
+
+
+def caption_of(shape, colour, row, col, size, sticker=None):
+    """The caption of a picture with these attributes (a sticker's name stands for its shape and colour)."""
+    what = sticker if sticker else f"{colour} {shape}"
+    return f"a {size} {what} at the {row} {col}"
 
 
 def _heldout_combos(n=72, seed=2026):
