@@ -16,6 +16,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileTime;
 
 /** {@code --retrieve K [--bank DIR]}: prepend K documents from a memory bank, embedded by the model's CLIP. */
 final class RetrievalMixin {
@@ -94,10 +95,19 @@ final class RetrievalMixin {
         }
     }
 
-    /** A default bank built before its documents last changed (a model folder updated in place) is built again. */
-    private static boolean builtBefore(Path bankDir, Path documents) {
+    /**
+     * A default bank built before its documents or the CLIP that embeds them last changed (a model folder updated in
+     * place) is built again: vectors of another embedder would be searched without error, and found wrong.
+     */
+    static boolean builtBefore(Path bankDir, Path documents, Path clipFolder) {
         try {
-            return Files.getLastModifiedTime(documents).compareTo(Files.getLastModifiedTime(bankDir)) > 0;
+            FileTime built = Files.getLastModifiedTime(bankDir);
+            if (Files.getLastModifiedTime(documents).compareTo(built) > 0) return true;
+            for (String file : new String[]{"config.json", "model.safetensors"}) {
+                Path p = clipFolder.resolve(file);
+                if (Files.isRegularFile(p) && Files.getLastModifiedTime(p).compareTo(built) > 0) return true;
+            }
+            return false;
         } catch (IOException e) {
             return false;
         }
@@ -127,7 +137,9 @@ final class RetrievalMixin {
         if (k < 1) throw new Cm3LeonException("--retrieve must be ≥ 1, got " + k);
         Path bankDir = bank != null ? bank : model.folder().resolve(DEFAULT_BANK);
         Path documents = model.folder().resolve(SHIPPED_DOCUMENTS);
-        boolean build = bank == null && Files.isRegularFile(documents) && (!Files.isDirectory(bankDir) || builtBefore(bankDir, documents));
+        Path clipFolder = clip != null ? clip : model.folder().resolve(Cm3Leon.CLIP_FOLDER);
+        boolean build = bank == null && Files.isRegularFile(documents)
+                && (!Files.isDirectory(bankDir) || builtBefore(bankDir, documents, clipFolder));
         if (!Files.isDirectory(bankDir) && !build) {
             throw new Cm3LeonException("no memory bank at " + bankDir + " (build one with `cm3leon memory add`, or pass --bank)");
         }

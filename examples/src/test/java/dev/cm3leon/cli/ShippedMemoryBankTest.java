@@ -105,6 +105,29 @@ class ShippedMemoryBankTest {
         assertThat(Files.getLastModifiedTime(bank.resolve("cm3leon-bank.json"))).isEqualTo(built);
     }
 
+    /** A model folder whose CLIP was replaced in place (a newer demo model pulled) must not search the old vectors. */
+    @Test
+    void aBankOlderThanTheClipWeightsIsBuiltAgain() throws IOException {
+        Path model = freshDemoCopy();
+        CliRun first = CliRun.of("text-to-image", "a large blick at the top left", "--model", model.toString(), "--retrieve", "1",
+                "--greedy", "-o", dir.resolve("a.png").toString());
+        assertThat(first.exit()).as(first.err()).isZero();
+        Path bank = model.resolve(RetrievalMixin.DEFAULT_BANK);
+        Path documents = model.resolve(RetrievalMixin.SHIPPED_DOCUMENTS);
+        Path weights = model.resolve("clip").resolve("model.safetensors");
+        assertThat(RetrievalMixin.builtBefore(bank, documents, weights.getParent())).isFalse();
+
+        // the bank as it was before the pull that brought these weights
+        FileTime built = FileTime.fromMillis(Files.getLastModifiedTime(weights).toMillis() - 10_000);
+        Files.setLastModifiedTime(bank, built);
+        assertThat(RetrievalMixin.builtBefore(bank, documents, weights.getParent())).isTrue();
+        CliRun second = CliRun.of("text-to-image", "a large blick at the top left", "--model", model.toString(), "--retrieve", "1",
+                "--greedy", "-o", dir.resolve("b.png").toString());
+        assertThat(second.exit()).as(second.err()).isZero();
+        assertThat(Files.getLastModifiedTime(bank)).isGreaterThan(built);
+        assertThat(RetrievalMixin.builtBefore(bank, documents, weights.getParent())).isFalse();
+    }
+
     @Test
     void aBankOlderThanItsDocumentsIsBuiltAgainAndNearCopiesAreKeptOnRequest() throws IOException {
         Path model = freshDemoCopy();
@@ -120,7 +143,8 @@ class ShippedMemoryBankTest {
         assertThat(blick).hasSize(18);
         Files.write(documents, blick);
         Path bank = model.resolve(RetrievalMixin.DEFAULT_BANK);
-        Files.setLastModifiedTime(documents, FileTime.fromMillis(Files.getLastModifiedTime(bank).toMillis() + 10_000));
+        // the bank as it was before the documents changed (a time in the future for them would rebuild it every run)
+        Files.setLastModifiedTime(bank, FileTime.fromMillis(Files.getLastModifiedTime(documents).toMillis() - 10_000));
 
         CliRun kept = CliRun.of("text-to-image", "a large blick at the top left", "--model", model.toString(), "--retrieve", "1",
                 "--keep-near-copies", "--greedy", "-o", dir.resolve("b.png").toString());
