@@ -186,6 +186,8 @@ def export_memory(out):
         for did, sc in docs:
             open(os.path.join(d, "images", did + ".png"), "wb").write(png_bytes(sc.render()))
             f.write(json.dumps({"id": did, "caption": sc.caption(), "image": f"images/{did}.png"}) + "\n")
+    # prompts repeat these captions word for word: the near-copy rule would drop the very document that matches
+    dumpj({"keep_near_copies": True}, os.path.join(d, "retrieval.json"))
     return docs
 
 

@@ -1,5 +1,7 @@
 package dev.cm3leon.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.cm3leon.Cm3Leon;
 import dev.cm3leon.Cm3LeonException;
 import dev.cm3leon.Request;
@@ -17,12 +19,18 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
+import java.util.Locale;
 
 /** {@code --retrieve K [--bank DIR]}: prepend K documents from a memory bank, embedded by the model's CLIP. */
 final class RetrievalMixin {
     static final String DEFAULT_BANK = "memory-bank";
     /** Image–caption pairs a model folder may ship (the demo model does) for its default bank, built on first use. */
     static final String SHIPPED_DOCUMENTS = "memory/documents.jsonl";
+    /**
+     * How the model's own bank is best searched, beside its pairs: {@code {"keep_near_copies": true}} where prompts
+     * repeat the bank's captions word for word (the demo model's), so the document that matches a prompt is found.
+     */
+    static final String SHIPPED_RETRIEVAL = "memory/retrieval.json";
     private static final Logger log = LoggerFactory.getLogger(RetrievalMixin.class);
     static final String KEEP_NEAR_COPIES = "keep documents that score above 0.9 against the query (the Retriever drops them "
             + "by default, as CM3Leon's training does); with a bank whose captions follow the prompts' template, as the "
@@ -41,8 +49,10 @@ final class RetrievalMixin {
             + "sized for the worst case; real embeddings reach the same recall with a few hundred)")
     Integer efSearch;
 
-    @Option(names = "--keep-near-copies", description = KEEP_NEAR_COPIES)
-    boolean keepNearCopies;
+    @Option(names = "--keep-near-copies", arity = "0..1", fallbackValue = "true", paramLabel = "BOOL",
+            description = KEEP_NEAR_COPIES + "; --keep-near-copies=false drops them (default: what the model's "
+                    + SHIPPED_RETRIEVAL + " says for its own bank, else false)")
+    Boolean keepNearCopies;
 
     /** Opened resources of one command run. */
     static final class Opened implements AutoCloseable {
@@ -132,9 +142,31 @@ final class RetrievalMixin {
         }
     }
 
+    /** The model folder's choice for its own bank; false without the file. A malformed file is an error, not a default. */
+    static boolean shippedKeepsNearCopies(Path file) {
+        if (!Files.isRegularFile(file)) return false;
+        JsonNode root;
+        try {
+            root = new ObjectMapper().readTree(file.toFile());
+        } catch (IOException e) {
+            throw new Cm3LeonException(file + ": not valid JSON (" + e.getMessage() + ")", e);
+        }
+        JsonNode keep = root == null ? null : root.get("keep_near_copies");
+        if (keep == null || !keep.isBoolean()) {
+            String found = root == null || root.isMissingNode() ? "an empty file"
+                    : !root.isObject() ? "a JSON " + root.getNodeType().name().toLowerCase(Locale.ROOT)
+                    : keep == null ? "an object without it" : keep.toString();
+            throw new Cm3LeonException(file + ": field \"keep_near_copies\" must be true or false, found " + found);
+        }
+        return keep.booleanValue();
+    }
+
     Opened open(Cm3Leon model) {
         if (k == null) return new Opened(null, null, null, 0);
         if (k < 1) throw new Cm3LeonException("--retrieve must be ≥ 1, got " + k);
+        // read first: a malformed file stops the command before a bank is built
+        boolean keep = keepNearCopies != null ? keepNearCopies
+                : bank == null && shippedKeepsNearCopies(model.folder().resolve(SHIPPED_RETRIEVAL));
         Path bankDir = bank != null ? bank : model.folder().resolve(DEFAULT_BANK);
         Path documents = model.folder().resolve(SHIPPED_DOCUMENTS);
         Path clipFolder = clip != null ? clip : model.folder().resolve(Cm3Leon.CLIP_FOLDER);
@@ -149,7 +181,7 @@ final class RetrievalMixin {
         if (build) buildShippedBank(embedder, documents, bankDir);
         var options = efSearch == null ? LuceneMemoryBank.HnswOptions.DEFAULTS : LuceneMemoryBank.HnswOptions.DEFAULTS.withEfSearch(efSearch);
         LuceneMemoryBank memory = LuceneMemoryBank.openReadOnly(bankDir, options);
-        Retriever.Options retrieval = keepNearCopies ? Retriever.Options.DEFAULTS.keepingNearCopies() : Retriever.Options.DEFAULTS;
+        Retriever.Options retrieval = keep ? Retriever.Options.DEFAULTS.keepingNearCopies() : Retriever.Options.DEFAULTS;
         return new Opened(memory, own, new Retriever(embedder, memory, retrieval), k);
     }
 }

@@ -158,7 +158,7 @@ class ShippedMemoryBankTest {
         assertThat(kept.out()).contains(": a large blick at the top left");
 
         CliRun dropped = CliRun.of("text-to-image", "a large blick at the top left", "--model", model.toString(), "--retrieve", "1",
-                "--greedy", "-o", dir.resolve("c.png").toString());
+                "--keep-near-copies=false", "--greedy", "-o", dir.resolve("c.png").toString());
         assertThat(dropped.exit()).as(dropped.err()).isZero();
         assertThat(dropped.out()).contains("retrieved sticker-blick-").doesNotContain(": a large blick at the top left");
     }
@@ -177,5 +177,44 @@ class ShippedMemoryBankTest {
             assertThat(siblings.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith(RetrievalMixin.DEFAULT_BANK));
         }
         assertThat(dir.resolve("c.png")).doesNotExist();
+    }
+
+    /**
+     * The demo model says in {@code memory/retrieval.json} that its own bank keeps near-copies (its captions are the
+     * prompts' words): plain {@code --retrieve 1} finds the document that matches the prompt; without the file, or
+     * with another bank, the library's rule (drop them) holds.
+     */
+    @Test
+    void theModelsOwnBankKeepsNearCopiesWhenItsFolderSaysSo() throws IOException {
+        Path model = freshDemoCopy();
+        assertThat(RetrievalMixin.shippedKeepsNearCopies(model.resolve(RetrievalMixin.SHIPPED_RETRIEVAL))).isTrue();
+        CliRun plain = CliRun.of("text-to-image", "a large blick at the top left", "--model", model.toString(), "--retrieve", "1",
+                "--greedy", "-o", dir.resolve("a.png").toString());
+        assertThat(plain.exit()).as(plain.err()).isZero();
+        assertThat(plain.out()).contains(": a large blick at the top left");
+
+        Files.delete(model.resolve(RetrievalMixin.SHIPPED_RETRIEVAL));
+        CliRun without = CliRun.of("text-to-image", "a large blick at the top left", "--model", model.toString(), "--retrieve", "1",
+                "--greedy", "-o", dir.resolve("b.png").toString());
+        assertThat(without.exit()).as(without.err()).isZero();
+        assertThat(without.out()).contains("retrieved ").doesNotContain(": a large blick at the top left");
+    }
+
+    @Test
+    void aMalformedRetrievalFileIsAnErrorNamingItsField() throws IOException {
+        Path model = freshDemoCopy();
+        Path file = model.resolve(RetrievalMixin.SHIPPED_RETRIEVAL);
+        for (String text : new String[]{"{\"keep_near_copies\": \"yes\"}", "[true]", "{}", "{\"keep_near_copies\": tru"}) {
+            Files.writeString(file, text);
+            CliRun run = CliRun.of("text-to-image", "a large blick at the top left", "--model", model.toString(), "--retrieve", "1",
+                    "--greedy", "-o", dir.resolve("a.png").toString());
+            assertThat(run.exit()).as(text).isNotZero();
+            assertThat(run.err()).as(text).contains("retrieval.json");
+            if (!text.endsWith("tru")) assertThat(run.err()).as(text).contains("keep_near_copies");
+            assertThat(dir.resolve("a.png")).as(text).doesNotExist();
+            assertThat(model.resolve(RetrievalMixin.DEFAULT_BANK)).as("nothing built before the file is read").doesNotExist();
+        }
+        Files.writeString(file, "{\"keep_near_copies\": false}");
+        assertThat(RetrievalMixin.shippedKeepsNearCopies(file)).isFalse();
     }
 }
