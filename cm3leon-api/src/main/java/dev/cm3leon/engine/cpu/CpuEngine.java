@@ -2,6 +2,7 @@ package dev.cm3leon.engine.cpu;
 
 import dev.cm3leon.Cm3LeonException;
 import dev.cm3leon.checkpoint.DType;
+import dev.cm3leon.checkpoint.MappedPages;
 import dev.cm3leon.checkpoint.ModelConfig;
 import dev.cm3leon.checkpoint.Tensor;
 import dev.cm3leon.engine.DecoderWeights;
@@ -78,6 +79,8 @@ public final class CpuEngine implements Engine {
             // The embedding table is gathered a row per token, never streamed: quantizing it would save no
             // bandwidth and cost accuracy, and rows that are never used need not become resident.
             this.embed = MatrixWeights.of(w.embedTokens());
+            // Its rows are gathered, so a mapped table is read without read-ahead (unless it is also the output head).
+            if (w.embedTokens().data().address() != w.lmHead().data().address()) MappedPages.adviseRandom(w.embedTokens().data());
             this.lmHead = matrix.apply(w.lmHead());
             this.finalNorm = w.norm().toFloatArray();
             this.layers = w.layers().stream().map(l -> new Layer(
