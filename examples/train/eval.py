@@ -118,9 +118,10 @@ def main():
     ap.add_argument("--rerank_n", type=int, default=60, help="prompts re-ranked (of --n)")
     ap.add_argument("--rag_samples", type=int, default=16,
                     help="samples per prompt for retrieval with re-ranking (the first --rerank of them re-ranked too)")
-    ap.add_argument("--part", choices=["all", "t2i", "t2i_heldout", "t2i_seen", "rest", "rag"], default="all",
+    ap.add_argument("--part", choices=["all", "t2i", "t2i_heldout", "t2i_seen", "rest", "rag", "rag_stickers",
+                                       "rag_captions"], default="all",
                     help="run only part of the evaluation (parts can run side by side; merge with --merge); "
-                         "t2i is t2i_heldout and t2i_seen")
+                         "t2i is t2i_heldout and t2i_seen, rag is rag_stickers and rag_captions")
     ap.add_argument("--merge", nargs="*", help="merge these result files into --out and print the table")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -161,8 +162,10 @@ def main():
         t2i_table(args, res, "text_to_image_seen_captions", lm, vq, seen_scenes, n, t0)
     if args.part in ("all", "rest"):
         rest_part(args, res, lm, vq, cap_scenes, np.random.default_rng(edit_seed), n, t0, heldout_cap_scenes)
-    if args.part in ("all", "rag") and args.rerank and os.path.exists(args.clip):
-        rag_part(args, res, lm, vq, t0)
+    if args.part.startswith("rag") or args.part == "all":
+        groups = {"rag_stickers": ["held_out_stickers"], "rag_captions": ["held_out_captions"]}.get(
+            args.part, ["held_out_stickers", "held_out_captions"])
+        rag_part(args, res, lm, vq, t0, groups)
     res["eval_minutes_" + args.part] = round((time.time() - t0) / 60, 1)
     with open(args.out, "w") as f:
         json.dump(res, f, indent=1)
@@ -223,7 +226,8 @@ def clip_best(clip, captions, imgs, r):
     """Of each caption's r pictures (imgs holds them caption by caption), the one CLIP scores highest against it."""
     dev = T.device_of(clip)
     te = clip.text_embeds(torch.tensor([ClipTokenizer(clip_words()).encode(c) for c in captions], device=dev))
-    ie = clip.image_embeds(clip_pixels(imgs).to(dev)).reshape(len(captions), r, -1)
+    ie = torch.cat([clip.image_embeds(clip_pixels(imgs[i:i + 1024]).to(dev))
+                    for i in range(0, len(imgs), 1024)]).reshape(len(captions), r, -1)
     pick = (ie @ te[:, :, None])[..., 0].argmax(1).tolist()
     return [imgs[i * r + j] for i, j in enumerate(pick)]
 
@@ -242,29 +246,39 @@ def retrieval_prompt(docs, caption, mem_codes):
     return p + TOK.encode(caption) + [BOI]
 
 
-def rag_part(args, res, lm, vq, t0):
+def rag_part(args, res, lm, vq, t0, groups):
     """CM3Leon's whole recipe on what training never showed: the bank's best document by CLIP (near-copies kept, as
-    `--retrieve 1 --keep-near-copies`), CFG 2, and the best of r samples by CLIP (`--samples r`), for r = --rerank and
-    --rag_samples (the first r of the same draws). The first sample alone is the same prompts without re-ranking."""
+    `--retrieve 1 --keep-near-copies`), CFG 2, and the best of k samples by CLIP (`--samples k`), for k = --rerank
+    and 16, 32, ... up to --rag_samples (the first k of the same draws). The first sample alone is the same prompts
+    without re-ranking; "any of k" is how often at least one of the first k is right (a perfect re-ranker)."""
     rng = np.random.default_rng(2468)
     clip = load_clip(args.clip, args.device)
     memory, mem_codes = memory_bank(vq)
     find = ClipRetriever(clip, memory, args.device)
     r = max(args.rerank, args.rag_samples)
+    ks = sorted({args.rerank} | {k for k in (16, 32, 64, 128, 256) if k <= r} | {r})
     for group, m in (("held_out_stickers", min(100, args.n)), ("held_out_captions", args.n)):
+        # both groups draw their scenes from one stream, so that either can run alone and see the same prompts
         if group == "held_out_stickers":
             sc = [world.random_scene(rng, sticker=world.HELDOUT_STICKERS[i % 4]) for i in range(m)]
         else:
             sc = [world.random_heldout_scene(rng) for _ in range(m)]
+        if group not in groups:
+            continue
         docs = find([s.caption() for s in sc], near_copy=float("inf"))
         prompts = [retrieval_prompt(d, s.caption(), mem_codes) for s, d in zip(sc, docs)]
         imgs = decode_pixels(vq, sample_images(lm, [p for p in prompts for _ in range(r)], cfg=2.0, gen=T.generator(lm, 5)))
         truths = [s.attrs() for s in sc]
         out = {"clip_retrieval_keep_near_copies_cfg2.0_first_sample": summarize(score(imgs[::r], truths), m)}
-        for k in sorted({args.rerank, r}):
+        right = np.array([all(world.attr_hits(world.detect(im), truths[i // r]).values())
+                          for i, im in enumerate(imgs)]).reshape(m, r)
+        for k in ks:
             firsts = imgs.reshape(m, r, *imgs.shape[1:])[:, :k].reshape(m * k, *imgs.shape[1:])
             out[f"clip_retrieval_keep_near_copies_cfg2.0_clip_rerank{k}"] = summarize(
                 score(clip_best(clip, [s.caption() for s in sc], firsts, k), truths), m)
+            hit = int(right[:, :k].any(1).sum())
+            out[f"clip_retrieval_keep_near_copies_cfg2.0_any_of{k}"] = {"all": {"acc": round(hit / m, 4),
+                                                                             "ci95": wilson(hit, m)}, "n": m}
         res[group + "_retrieval_rerank"] = out
         print(group, "retrieval + re-ranking", {k: v["all"]["acc"] for k, v in out.items()}, f"{time.time() - t0:.0f}s",
               flush=True)

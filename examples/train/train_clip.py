@@ -33,25 +33,49 @@ CLIP_CONFIG = {
 }
 
 
-def scene_stream(rng):
+def scene_stream(rng, shape_groups=0.0):
+    """Scenes one by one; with probability shape_groups a group of four that differ only in shape, so that the
+    contrast has to read the outline (the re-ranker's errors on the decoder's drawings were almost all shape)."""
     if rng.random() < 0.3:
-        return world.random_scene(rng, sticker=world.STICKER_NAMES[rng.integers(12)])
-    return world.random_scene(rng)
+        return [world.random_scene(rng, sticker=world.STICKER_NAMES[rng.integers(12)])]
+    s = world.random_scene(rng)
+    if rng.random() < shape_groups:
+        return [world.random_scene(rng, shape=sh, colour=s.colour, row=s.row, col=s.col, size=s.size)
+                for sh in world.SHAPES]
+    return [s]
 
 
-def batch(rng, tok, n):
-    seen, scenes = set(), []
+def roundtrip_pool(vq_path, n, rng):
+    """n scenes (as scene_stream draws them) with their pictures passed through the tokenizer (encoded, decoded to
+    8-bit pixels): what the decoder's drawings look like, so that the re-ranker scores those as well as renders."""
+    from train_lm import encode_scenes, decode_pixels
+    from eval import load_vq
+    vq = load_vq(vq_path, "cpu")
+    scenes = [scene_stream(rng)[0] for _ in range(n)]
+    with torch.no_grad():
+        pixels = np.concatenate([decode_pixels(vq, encode_scenes(vq, scenes[i:i + 256])) for i in range(0, n, 256)])
+    return scenes, pixels
+
+
+def batch(rng, tok, n, shape_groups=0.0, pool=None, p_pool=0.0):
+    seen, scenes, pixels = set(), [], []
     while len(scenes) < n:
-        s = scene_stream(rng)
-        if s.caption() not in seen:
-            seen.add(s.caption())
-            scenes.append(s)
+        if pool is not None and rng.random() < p_pool:
+            i = int(rng.integers(len(pool[0])))
+            group = [(pool[0][i], pool[1][i])]
+        else:
+            group = [(s, None) for s in scene_stream(rng, shape_groups)]
+        for s, px in group:
+            if s.caption() not in seen and len(scenes) < n:
+                seen.add(s.caption())
+                scenes.append(s)
+                pixels.append(s.render() if px is None else px)
     ids = [tok.encode(s.caption()) for s in scenes]
     L = max(len(i) for i in ids)
     t = torch.zeros(n, L, dtype=torch.long)
     for r, i in enumerate(ids):
         t[r, :len(i)] = torch.tensor(i)  # padding id 0 sits after <|endoftext|> (the argmax) and is never pooled
-    return t, clip_pixels(np.stack([s.render() for s in scenes])), scenes
+    return t, clip_pixels(np.stack(pixels)), scenes
 
 
 def main():
@@ -63,6 +87,14 @@ def main():
     ap.add_argument("--seed", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--device", default="cpu", help="cpu or cuda")
+    ap.add_argument("--width", type=int, default=64, help="hidden size of both towers (and the projection)")
+    ap.add_argument("--layers", type=int, default=2)
+    ap.add_argument("--patch", type=int, default=8, help="vision patch size in pixels")
+    ap.add_argument("--shape_groups", type=float, default=0.0,
+                    help="share of plain scenes drawn as a group of four that differ only in shape")
+    ap.add_argument("--vq", help="tokenizer whose round trip (encode, decode) some training pictures go through")
+    ap.add_argument("--roundtrip", type=float, default=0.0, help="share of training pictures from the round-trip pool")
+    ap.add_argument("--roundtrip_pool", type=int, default=4096, help="scenes in the round-trip pool")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -70,6 +102,11 @@ def main():
     tok = ClipTokenizer(clip_words())
     cfg = json.loads(json.dumps(CLIP_CONFIG))
     cfg["text_config"].update(vocab_size=len(tok), bos_token_id=tok.bos, eos_token_id=tok.eos, pad_token_id=tok.eos)
+    cfg["projection_dim"] = args.width
+    for tower in ("text_config", "vision_config"):
+        cfg[tower].update(hidden_size=args.width, intermediate_size=2 * args.width, num_hidden_layers=args.layers,
+                          num_attention_heads=max(4, args.width // 16), projection_dim=args.width)
+    cfg["vision_config"]["patch_size"] = args.patch
     model = CLIP(cfg)
     with torch.no_grad():
         for n, p in model.named_parameters():
@@ -79,11 +116,12 @@ def main():
     model.to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     t0 = time.time()
+    pool = roundtrip_pool(args.vq, args.roundtrip_pool, np.random.default_rng(args.seed + 1)) if args.roundtrip else None
     for step in range(args.steps):
         lr = args.lr * min(1, (step + 1) / 50) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / args.steps)))
         for g in opt.param_groups:
             g["lr"] = lr
-        ids, px, _ = batch(rng, tok, args.batch)
+        ids, px, _ = batch(rng, tok, args.batch, args.shape_groups, pool, args.roundtrip)
         te, ie = model.text_embeds(ids.to(dev)), model.image_embeds(px.to(dev))
         logits = model.logit_scale.exp().clamp(max=100) * ie @ te.t()
         lab = torch.arange(args.batch, device=dev)
