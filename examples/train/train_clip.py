@@ -39,7 +39,7 @@ def scene_stream(rng, shape_groups=0.0):
     if rng.random() < 0.3:
         return [world.random_scene(rng, sticker=world.STICKER_NAMES[rng.integers(12)])]
     s = world.random_scene(rng)
-    if rng.random() < shape_groups:
+    if shape_groups > 0 and rng.random() < shape_groups:  # no draw at 0: the shipped CLIP repeats step for step
         return [world.random_scene(rng, shape=sh, colour=s.colour, row=s.row, col=s.col, size=s.size)
                 for sh in world.SHAPES]
     return [s]
