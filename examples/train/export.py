@@ -24,8 +24,8 @@ TOK = train_lm.TOK
 
 DEFAULTS = {"cfg_scale": 2.0, "temperature": 1.0, "top_p": 0.9, "clip_rerank_samples": 8, "caption_decoding": "greedy",
             "note": "CFG 1.5-2 beats no guidance (3 and more hurt); re-ranking samples by the CLIP score raises it further; "
-                    "for names only the memory bank shows (held-out stickers), retrieve with near-copies kept and re-rank "
-                    "16 samples; see evaluation"}
+                    "for names only the memory bank shows (held-out stickers) and for captions never trained on, retrieve "
+                    "(this bank keeps near-copies, memory/retrieval.json) and re-rank 16 to 64 samples; see evaluation"}
 
 
 # ---------------------------------------------------------------- safetensors
