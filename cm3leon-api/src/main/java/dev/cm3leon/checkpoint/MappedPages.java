@@ -23,6 +23,7 @@ import java.util.Locale;
 public final class MappedPages {
     private static final Logger log = LoggerFactory.getLogger(MappedPages.class);
     private static final int MADV_RANDOM = 1;
+    /** x86-64's page; where pages are larger the aligned start is refused (EINVAL) and the hint is simply not given. */
     private static final long PAGE = 4096;
     private static final MethodHandle MADVISE = madvise();
 
