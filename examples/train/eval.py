@@ -162,7 +162,7 @@ def main():
         t2i_table(args, res, "text_to_image_seen_captions", lm, vq, seen_scenes, n, t0)
     if args.part in ("all", "rest"):
         rest_part(args, res, lm, vq, cap_scenes, np.random.default_rng(edit_seed), n, t0, heldout_cap_scenes)
-    if args.part.startswith("rag") or args.part == "all":
+    if (args.part.startswith("rag") or args.part == "all") and args.rerank and os.path.exists(args.clip):
         groups = {"rag_stickers": ["held_out_stickers"], "rag_captions": ["held_out_captions"]}.get(
             args.part, ["held_out_stickers", "held_out_captions"])
         rag_part(args, res, lm, vq, t0, groups)
@@ -222,13 +222,18 @@ def t2i_table(args, res, table, lm, vq, scenes, n, t0):
 
 
 
-def clip_best(clip, captions, imgs, r):
-    """Of each caption's r pictures (imgs holds them caption by caption), the one CLIP scores highest against it."""
+def clip_scores(clip, captions, imgs, r):
+    """CLIP's score of each caption's r pictures (imgs holds them caption by caption): [len(captions), r]."""
     dev = T.device_of(clip)
     te = clip.text_embeds(torch.tensor([ClipTokenizer(clip_words()).encode(c) for c in captions], device=dev))
     ie = torch.cat([clip.image_embeds(clip_pixels(imgs[i:i + 1024]).to(dev))
                     for i in range(0, len(imgs), 1024)]).reshape(len(captions), r, -1)
-    pick = (ie @ te[:, :, None])[..., 0].argmax(1).tolist()
+    return (ie @ te[:, :, None])[..., 0]
+
+
+def clip_best(clip, captions, imgs, r):
+    """Of each caption's r pictures (imgs holds them caption by caption), the one CLIP scores highest against it."""
+    pick = clip_scores(clip, captions, imgs, r).argmax(1).tolist()
     return [imgs[i * r + j] for i, j in enumerate(pick)]
 
 
@@ -272,10 +277,10 @@ def rag_part(args, res, lm, vq, t0, groups):
         out = {"clip_retrieval_keep_near_copies_cfg2.0_first_sample": summarize(score(imgs[::r], truths), m)}
         right = np.array([all(world.attr_hits(world.detect(im), truths[i // r]).values())
                           for i, im in enumerate(imgs)]).reshape(m, r)
+        scores = clip_scores(clip, [s.caption() for s in sc], imgs, r)   # embedded once for every k
         for k in ks:
-            firsts = imgs.reshape(m, r, *imgs.shape[1:])[:, :k].reshape(m * k, *imgs.shape[1:])
-            out[f"clip_retrieval_keep_near_copies_cfg2.0_clip_rerank{k}"] = summarize(
-                score(clip_best(clip, [s.caption() for s in sc], firsts, k), truths), m)
+            best = [imgs[i * r + j] for i, j in enumerate(scores[:, :k].argmax(1).tolist())]
+            out[f"clip_retrieval_keep_near_copies_cfg2.0_clip_rerank{k}"] = summarize(score(best, truths), m)
             hit = int(right[:, :k].any(1).sum())
             out[f"clip_retrieval_keep_near_copies_cfg2.0_any_of{k}"] = {"all": {"acc": round(hit / m, 4),
                                                                              "ci95": wilson(hit, m)}, "n": m}

@@ -115,8 +115,8 @@ def main():
     dev = torch.device(args.device)
     model.to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
-    t0 = time.time()
     pool = roundtrip_pool(args.vq, args.roundtrip_pool, np.random.default_rng(args.seed + 1)) if args.roundtrip else None
+    t0 = time.time()
     for step in range(args.steps):
         lr = args.lr * min(1, (step + 1) / 50) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / args.steps)))
         for g in opt.param_groups:

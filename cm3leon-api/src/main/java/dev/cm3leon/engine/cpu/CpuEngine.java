@@ -77,9 +77,9 @@ public final class CpuEngine implements Engine {
         java.util.function.Function<Tensor, MatrixWeights> matrix = t -> made.computeIfAbsent(t, x -> open(x, quantization));
         try {
             // The embedding table is gathered a row per token, never streamed: quantizing it would save no
-            // bandwidth and cost accuracy, and rows that are never used need not become resident.
+            // bandwidth and cost accuracy, and rows that are never used need not become resident, nor be read
+            // ahead of the rows used (unless the table is also the output head, which is streamed).
             this.embed = MatrixWeights.of(w.embedTokens());
-            // Its rows are gathered, so a mapped table is read without read-ahead (unless it is also the output head).
             if (w.embedTokens().data().address() != w.lmHead().data().address()) MappedPages.adviseRandom(w.embedTokens().data());
             this.lmHead = matrix.apply(w.lmHead());
             this.finalNorm = w.norm().toFloatArray();
