@@ -14,13 +14,24 @@ import java.util.Locale;
  *                     weight as stored
  * @param kvCacheBytes how much memory the KV caches of all running requests may hold together; 0 for the default
  *                     (see {@link KvCacheBudget#of})
+ * @param prefillChunk the most tokens (all streams of a step together) the CPU backend runs through one forward pass;
+ *                     a longer prompt is run in chunks of this many, so its activations take memory for a chunk, not
+ *                     for the whole prompt. 0 for the default, {@value #DEFAULT_PREFILL_CHUNK}
  */
-public record EngineOptions(String backend, boolean castToBf16, DType quantization, long kvCacheBytes) {
+public record EngineOptions(String backend, boolean castToBf16, DType quantization, long kvCacheBytes, int prefillChunk) {
+    /** Enough rows that a chunk's matrix products stay compute-bound: each weight loaded serves 256 tokens. */
+    public static final int DEFAULT_PREFILL_CHUNK = 256;
+
     public EngineOptions {
         if (quantization != null && !quantization.isQuantized()) {
             throw new IllegalArgumentException("quantization must be Q8_0 or Q4_0, not " + quantization);
         }
         if (kvCacheBytes < 0) throw new IllegalArgumentException("kvCacheBytes must be ≥ 0, got " + kvCacheBytes);
+        if (prefillChunk < 0) throw new IllegalArgumentException("prefillChunk must be ≥ 0 (0 for the default), got " + prefillChunk);
+    }
+
+    public EngineOptions(String backend, boolean castToBf16, DType quantization, long kvCacheBytes) {
+        this(backend, castToBf16, quantization, kvCacheBytes, 0);
     }
 
     public EngineOptions(String backend, boolean castToBf16) {
@@ -36,26 +47,36 @@ public record EngineOptions(String backend, boolean castToBf16, DType quantizati
     }
 
     public static EngineOptions defaults() {
-        return new EngineOptions(System.getProperty("cm3leon.backend"), false, null, 0);
+        return new EngineOptions(System.getProperty("cm3leon.backend"), false, null, 0, 0);
     }
 
     public EngineOptions withBackend(String name) {
-        return new EngineOptions(name, castToBf16, quantization, kvCacheBytes);
+        return new EngineOptions(name, castToBf16, quantization, kvCacheBytes, prefillChunk);
+    }
+
+    /** The prefill chunk in effect: {@link #prefillChunk} or, where that is 0, the default. */
+    public int prefillChunkTokens() {
+        return prefillChunk == 0 ? DEFAULT_PREFILL_CHUNK : prefillChunk;
+    }
+
+    /** Runs prompts through the CPU backend at most {@code tokens} at a time (0 for the default). */
+    public EngineOptions withPrefillChunk(int tokens) {
+        return new EngineOptions(backend, castToBf16, quantization, kvCacheBytes, tokens);
     }
 
     /** Quantize weights at load: {@code "q8_0"}, {@code "q4_0"}, or {@code "none"}/null to keep them as stored. */
     public EngineOptions quantize(String type) {
-        if (type == null || type.equalsIgnoreCase("none")) return new EngineOptions(backend, castToBf16, null, kvCacheBytes);
+        if (type == null || type.equalsIgnoreCase("none")) return new EngineOptions(backend, castToBf16, null, kvCacheBytes, prefillChunk);
         DType t = switch (type.toLowerCase(Locale.ROOT)) {
             case "q8_0" -> DType.Q8_0;
             case "q4_0" -> DType.Q4_0;
             default -> throw new IllegalArgumentException("unknown quantization '" + type + "'; expected q8_0, q4_0 or none");
         };
-        return new EngineOptions(backend, castToBf16, t, kvCacheBytes);
+        return new EngineOptions(backend, castToBf16, t, kvCacheBytes, prefillChunk);
     }
 
     /** Caps the KV memory of all running requests together; a request that would pass it fails alone. */
     public EngineOptions withKvCacheBudget(long bytes) {
-        return new EngineOptions(backend, castToBf16, quantization, bytes);
+        return new EngineOptions(backend, castToBf16, quantization, bytes, prefillChunk);
     }
 }

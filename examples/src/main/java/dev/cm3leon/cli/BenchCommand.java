@@ -52,6 +52,9 @@ final class BenchCommand implements Callable<Integer> {
     Path dir;
     @Option(names = "--quantize", description = "quantize at load: q8_0 or q4_0") String quantize;
     @Option(names = {"-t", "--threads"}, description = "engine threads (default: all cores)") Integer threads;
+    @Option(names = "--prefill-chunk", defaultValue = "0",
+            description = "most prompt tokens per forward pass (default: " + EngineOptions.DEFAULT_PREFILL_CHUNK + ")")
+    int prefillChunk;
     @Option(names = {"-p", "--prompt"}, split = ",", defaultValue = "512", description = "prompt lengths (pp tests), 0 for none")
     List<Integer> prompts;
     @Option(names = {"-n", "--gen"}, defaultValue = "128", description = "generated tokens per tg test, 0 for none") int gen;
@@ -95,7 +98,7 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private void run(Path path, String label) {
-        EngineOptions options = new EngineOptions("cpu", false, null).quantize(quantize);
+        EngineOptions options = new EngineOptions("cpu", false, null).quantize(quantize).withPrefillChunk(prefillChunk);
         long rss0 = MemoryStatus.rssBytes();
         long t0 = System.nanoTime();
         try (Opened o = open(path); CpuEngine engine = new CpuEngine(DecoderWeights.from(o.source, o.config), options)) {

@@ -35,6 +35,8 @@ public final class CpuEngine implements Engine {
     private final float[] finalNorm;
     private final RopeTable rope;
     private final Workspace.Pool workspaces;
+    /** The most rows one forward pass runs; longer steps run in chunks ({@link EngineOptions#prefillChunk}). */
+    private final int maxRows;
     /** Holds quantized copies of the weights; null when every matrix is a view of the checkpoint. */
     private final Arena arena;
     private final KvCacheBudget kvBudget;
@@ -71,6 +73,7 @@ public final class CpuEngine implements Engine {
     private CpuEngine(DecoderWeights w, EngineOptions options, KvCacheBudget kvBudget) {
         this.c = w.config();
         this.kvBudget = kvBudget;
+        this.maxRows = options.prefillChunkTokens();
         DType quantization = options.quantization();
         this.arena = quantization == null ? null : Arena.ofShared();
         Map<Tensor, MatrixWeights> made = new IdentityHashMap<>();   // tied embeddings are quantized once
@@ -205,7 +208,66 @@ public final class CpuEngine implements Engine {
     }
 
     float[][] forward(List<StreamStep> steps, ActivationProbe probe) {
-        Batch b = Batch.of(this, steps);
+        Batch b = Batch.of(this, steps);    // checks every stream before any cache is written
+        if (b.rows() > maxRows && probe == null) return forwardInChunks(steps);
+        return forwardPass(steps, b, probe);
+    }
+
+    /**
+     * Runs a step of more than {@link #maxRows} tokens as consecutive passes of at most that many, each stream's
+     * tokens in order: what a pass appends to the caches, the next one attends to, so the logits are those of one
+     * pass, while the activations held are a chunk's. Streams share a pass while it has room.
+     */
+    private float[][] forwardInChunks(List<StreamStep> steps) {
+        int s = steps.size();
+        int[] done = new int[s];
+        float[][] out = new float[s][];
+        int[] written = new int[s];
+        int[][] tokens = new int[s][];
+        for (int i = 0; i < s; i++) {
+            tokens[i] = steps.get(i).tokens();
+            if (steps.get(i).logits() == StreamStep.Logits.ALL) out[i] = new float[steps.get(i).tokenCount() * c.vocabSize()];
+        }
+        while (true) {
+            List<StreamStep> chunk = new java.util.ArrayList<>();
+            int[] streamOf = new int[s];
+            int room = maxRows;
+            for (int i = 0; i < s && room > 0; i++) {
+                StreamStep st = steps.get(i);
+                int left = st.tokenCount() - done[i];
+                if (left == 0) continue;
+                int take = Math.min(left, room);
+                boolean last = take == left;
+                StreamStep.Logits logits = switch (st.logits()) {
+                    case ALL -> StreamStep.Logits.ALL;
+                    case LAST -> last ? StreamStep.Logits.LAST : StreamStep.Logits.NONE;
+                    case NONE -> StreamStep.Logits.NONE;
+                };
+                streamOf[chunk.size()] = i;
+                chunk.add(new StreamStep(st.cache(), java.util.Arrays.copyOfRange(tokens[i], done[i], done[i] + take), logits));
+                done[i] += take;
+                room -= take;
+            }
+            if (chunk.isEmpty()) return out;
+            // A long prompt takes a while; an interrupted request stops between passes.
+            if (Thread.currentThread().isInterrupted()) {
+                throw new java.util.concurrent.CancellationException("the thread was interrupted between prefill chunks");
+            }
+            float[][] part = forwardPass(chunk, Batch.of(this, chunk), null);
+            for (int j = 0; j < chunk.size(); j++) {
+                int i = streamOf[j];
+                if (part[j] == null) continue;
+                if (steps.get(i).logits() == StreamStep.Logits.ALL) {
+                    System.arraycopy(part[j], 0, out[i], written[i], part[j].length);
+                    written[i] += part[j].length;
+                } else {
+                    out[i] = part[j];
+                }
+            }
+        }
+    }
+
+    private float[][] forwardPass(List<StreamStep> steps, Batch b, ActivationProbe probe) {
         Workspace ws = workspaces.take(b.rows());
         try {
             return forward(steps, b, ws, probe);
