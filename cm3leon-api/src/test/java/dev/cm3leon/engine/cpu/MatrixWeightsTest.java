@@ -9,6 +9,8 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -32,7 +34,7 @@ class MatrixWeightsTest {
     static Stream<Arguments> shapes() {
         List<Arguments> out = new ArrayList<>();
         int[][] floatShapes = {{1, 1}, {5, 7}, {17, 33}, {9, 257}, {13, 600}, {6, 1030}};
-        int[][] blockShapes = {{1, 32}, {3, 64}, {7, 96}, {13, 544}, {19, 1056}};
+        int[][] blockShapes = {{1, 32}, {3, 64}, {7, 96}, {4, 128}, {13, 544}, {19, 1056}, {9, 2048}};
         for (DType t : List.of(DType.F32, DType.BF16, DType.F16)) for (int[] s : floatShapes) out.add(Arguments.of(t, s[0], s[1]));
         for (DType t : List.of(DType.Q8_0, DType.Q4_0)) for (int[] s : blockShapes) out.add(Arguments.of(t, s[0], s[1]));
         return out.stream();
@@ -92,6 +94,55 @@ class MatrixWeightsTest {
         float[] x = RandomWeights.floats(96, rnd), out = new float[9];
         q.matmul(x, 1, out);
         assertProduct(expected, x, 1, out);
+    }
+
+    /**
+     * Q4_0 block scales of every f16 kind (zero, subnormal, normal, the largest, signed) give what the stored values
+     * give, and infinite or NaN ones a non-finite product: the decode kernels widen scales themselves on some cores.
+     */
+    @Test
+    void q4ScalesOfEveryKindGiveTheStoredProduct() {
+        short[] scales = {0x0000, (short) 0x8000, 0x0001, (short) 0x83FF, 0x0400, 0x3C00, (short) 0xB555, 0x7BFF,
+                          (short) 0xFBFF, 0x2E66, 0x7C00, (short) 0xFC00, 0x7E00};
+        int rows = scales.length, cols = 256, blockBytes = 18;
+        Random rnd = new Random();
+        long seed = rnd.nextLong();
+        rnd.setSeed(seed);
+        MemorySegment seg = ARENA.allocate((long) rows * cols / 32 * blockBytes);
+        for (int r = 0; r < rows; r++) {
+            for (int b = 0; b < cols / 32; b++) {
+                long p = ((long) r * cols / 32 + b) * blockBytes;
+                // The row's scale on one block of each pair, a random finite one on the other.
+                short d = b % 2 == r % 2 ? scales[r] : Float.floatToFloat16((rnd.nextFloat() - 0.5f) * 0.02f);
+                seg.set(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN), p, d);
+                for (int i = 0; i < 16; i++) seg.set(ValueLayout.JAVA_BYTE, p + 2 + i, (byte) rnd.nextInt());
+            }
+        }
+        Tensor t = new Tensor("w", DType.Q4_0, new long[]{rows, cols}, seg);
+        MatrixWeights w = MatrixWeights.of(t);
+        for (int n : new int[]{1, 2, 3, 4}) {
+            float[] x = RandomWeights.floats(n * cols, rnd);
+            float[] out = new float[n * rows];
+            w.matmul(x, n, out);
+            for (int i = 0; i < n; i++) {
+                for (int r = 0; r < rows; r++) {
+                    double s = 0, mag = 0;
+                    for (int k = 0; k < cols; k++) {
+                        double prod = (double) t.getFloat((long) r * cols + k) * x[i * cols + k];
+                        s += prod;
+                        mag += Math.abs(prod);
+                    }
+                    String what = String.format("seed %d, scale 0x%04x, n=%d, input %d", seed, scales[r] & 0xFFFF, n, i);
+                    if (Double.isNaN(s) || Double.isInfinite(s)) {
+                        // The kernels sum q·x before scaling, so an infinite scale may give ±∞ where the stored
+                        // values (some ∞ · 0) give NaN: either way no finite, wrong answer.
+                        assertThat(Float.isFinite(out[i * rows + r])).as(what).isFalse();
+                    } else {
+                        assertThat((double) out[i * rows + r]).as(what).isCloseTo(s, org.assertj.core.data.Offset.offset(2e-6 * mag + 1e-6));
+                    }
+                }
+            }
+        }
     }
 
     static Stream<DType> quantizedTypes() {
