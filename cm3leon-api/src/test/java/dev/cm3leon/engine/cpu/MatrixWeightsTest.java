@@ -126,12 +126,8 @@ class MatrixWeightsTest {
             w.matmul(x, n, out);
             for (int i = 0; i < n; i++) {
                 for (int r = 0; r < rows; r++) {
-                    double s = 0, mag = 0;
-                    for (int k = 0; k < cols; k++) {
-                        double prod = (double) t.getFloat((long) r * cols + k) * x[i * cols + k];
-                        s += prod;
-                        mag += Math.abs(prod);
-                    }
+                    double[] ref = reference(t, x, i, r);
+                    double s = ref[0], mag = ref[1];
                     String what = String.format("seed %d, scale 0x%04x, n=%d, input %d", seed, scales[r] & 0xFFFF, n, i);
                     if (Double.isNaN(s) || Double.isInfinite(s)) {
                         // The kernels sum q·x before scaling, so an infinite scale may give ±∞ where the stored
@@ -154,15 +150,22 @@ class MatrixWeightsTest {
         int rows = (int) w.dim(0), cols = (int) w.dim(1);
         for (int t = 0; t < n; t++) {
             for (int r = 0; r < rows; r++) {
-                double s = 0, mag = 0;
-                for (int k = 0; k < cols; k++) {
-                    double p = (double) w.getFloat((long) r * cols + k) * x[t * cols + k];
-                    s += p;
-                    mag += Math.abs(p);
-                }
+                double[] ref = reference(w, x, t, r);
                 assertThat((double) out[t * rows + r]).as("%s n=%d t=%d r=%d", w.dtype(), n, t, r)
-                        .isCloseTo(s, org.assertj.core.data.Offset.offset(2e-6 * mag + 1e-6));
+                        .isCloseTo(ref[0], org.assertj.core.data.Offset.offset(2e-6 * ref[1] + 1e-6));
             }
         }
+    }
+
+    /** {Σ_k w[r, k] · x[t, k], Σ_k |w[r, k] · x[t, k]|} in double, from the stored values. */
+    static double[] reference(Tensor w, float[] x, int t, int r) {
+        int cols = (int) w.dim(1);
+        double s = 0, mag = 0;
+        for (int k = 0; k < cols; k++) {
+            double p = (double) w.getFloat((long) r * cols + k) * x[t * cols + k];
+            s += p;
+            mag += Math.abs(p);
+        }
+        return new double[]{s, mag};
     }
 }
