@@ -31,6 +31,8 @@ public final class CpuEngine implements Engine {
 
     private final ModelConfig c;
     private final MatrixWeights embed, lmHead;
+    /** The mapped embedding table when it is only gathered (not also the output head), else null. */
+    private final java.lang.foreign.MemorySegment gatheredTable;
     private final Layer[] layers;
     private final float[] finalNorm;
     private final RopeTable rope;
@@ -83,7 +85,9 @@ public final class CpuEngine implements Engine {
             // bandwidth and cost accuracy, and rows that are never used need not become resident, nor be read
             // ahead of the rows used (unless the table is also the output head, which is streamed).
             this.embed = MatrixWeights.of(w.embedTokens());
-            if (w.embedTokens().data().address() != w.lmHead().data().address()) MappedPages.adviseRandom(w.embedTokens().data());
+            boolean gatheredOnly = w.embedTokens().data().address() != w.lmHead().data().address();
+            if (gatheredOnly) MappedPages.adviseRandom(w.embedTokens().data());
+            this.gatheredTable = gatheredOnly && w.embedTokens().data().isMapped() ? w.embedTokens().data() : null;
             this.lmHead = matrix.apply(w.lmHead());
             this.finalNorm = w.norm().toFloatArray();
             this.layers = w.layers().stream().map(l -> new Layer(
@@ -281,6 +285,10 @@ public final class CpuEngine implements Engine {
         int n = b.rows();
         float[] x = ws.x, xn = ws.xn, q = ws.q, k = ws.k, v = ws.v, att = ws.att, proj = ws.proj, gate = ws.gate, up = ws.up;
         for (int r = 0; r < n; r++) embed.copyRow(b.tokens[r], x, r * d);
+        // The rows are copied; release the table's pages from this process (they stay in the page cache). A fault
+        // on a file whose cache holds large folios, one just written or downloaded, maps a whole folio per row, and
+        // a long prompt would otherwise leave the whole table resident.
+        if (gatheredTable != null) gatheredTable.unload();
         if (probe != null) probe.embeddings(x, n);
 
         float eps = (float) c.rmsNormEps();
