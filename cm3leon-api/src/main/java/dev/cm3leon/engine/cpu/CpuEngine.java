@@ -15,11 +15,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Map;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The pure-Java decoder: one forward pass, driven by the config, for every stream of a step. All streams' new tokens
@@ -32,14 +35,14 @@ public final class CpuEngine implements Engine {
     private final ModelConfig c;
     private final MatrixWeights embed, lmHead;
     /** The mapped embedding table when it is only gathered (not also the output head), else null. */
-    private final java.lang.foreign.MemorySegment gatheredTable;
+    private final MemorySegment gatheredTable;
     /**
      * Rows gathered between releases of the table's pages. A fault can map a whole large folio (2 MiB seen), so 16
      * rows bound the table's resident share near 32 MiB, and decode pays for one release per 16 steps of a stream
      * (released every step, decode ran ~8 % slower).
      */
     private static final int RELEASE_ROWS = 16;
-    private final java.util.concurrent.atomic.AtomicInteger rowsSinceRelease = new java.util.concurrent.atomic.AtomicInteger();
+    private final AtomicInteger rowsSinceRelease = new AtomicInteger();
     private final Layer[] layers;
     private final float[] finalNorm;
     private final RopeTable rope;
@@ -240,7 +243,7 @@ public final class CpuEngine implements Engine {
             if (steps.get(i).logits() == StreamStep.Logits.ALL) out[i] = new float[steps.get(i).tokenCount() * c.vocabSize()];
         }
         while (true) {
-            List<StreamStep> chunk = new java.util.ArrayList<>();
+            List<StreamStep> chunk = new ArrayList<>();
             int[] streamOf = new int[s];
             int room = maxRows;
             for (int i = 0; i < s && room > 0; i++) {
@@ -255,14 +258,14 @@ public final class CpuEngine implements Engine {
                     case NONE -> StreamStep.Logits.NONE;
                 };
                 streamOf[chunk.size()] = i;
-                chunk.add(new StreamStep(st.cache(), java.util.Arrays.copyOfRange(tokens[i], done[i], done[i] + take), logits));
+                chunk.add(new StreamStep(st.cache(), Arrays.copyOfRange(tokens[i], done[i], done[i] + take), logits));
                 done[i] += take;
                 room -= take;
             }
             if (chunk.isEmpty()) return out;
             // A long prompt takes a while; an interrupted request stops between passes.
             if (Thread.currentThread().isInterrupted()) {
-                throw new java.util.concurrent.CancellationException("the thread was interrupted between prefill chunks");
+                throw new CancellationException("the thread was interrupted between prefill chunks");
             }
             float[][] part = forwardPass(chunk, Batch.of(this, chunk), null);
             for (int j = 0; j < chunk.size(); j++) {
