@@ -68,6 +68,8 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         out = spec.commandLine().getOut();
         if ((model == null) == (synthetic == null)) throw new Cm3LeonException("give either --model or --synthetic");
+        // Checked before a synthetic model is written.
+        EngineOptions options = new EngineOptions("cpu", false, null).quantize(quantize).withPrefillChunk(prefillChunk);
         // The engine's pool reads its size once, when first used.
         if (threads != null) System.setProperty("cm3leon.threads", Integer.toString(threads));
         Path temp = null;
@@ -89,7 +91,7 @@ final class BenchCommand implements Callable<Integer> {
             label = path.getFileName().toString();
         }
         try {
-            run(path, label);
+            run(path, label, options);
         } finally {
             if (temp != null) deleteTree(temp);
         }
@@ -97,8 +99,7 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    private void run(Path path, String label) {
-        EngineOptions options = new EngineOptions("cpu", false, null).quantize(quantize).withPrefillChunk(prefillChunk);
+    private void run(Path path, String label, EngineOptions options) {
         long rss0 = MemoryStatus.rssBytes();
         long t0 = System.nanoTime();
         try (Opened o = open(path); CpuEngine engine = new CpuEngine(DecoderWeights.from(o.source, o.config), options)) {

@@ -223,6 +223,7 @@ public final class CpuEngine implements Engine {
 
     float[][] forward(List<StreamStep> steps, ActivationProbe probe) {
         Batch b = Batch.of(this, steps);    // checks every stream before any cache is written
+        // A probe sees one pass: tests compare its activations with the reference's for the whole prompt.
         if (b.rows() > maxRows && probe == null) return forwardInChunks(steps);
         return forwardPass(steps, b, probe);
     }
@@ -236,7 +237,6 @@ public final class CpuEngine implements Engine {
         int s = steps.size();
         int[] done = new int[s];
         float[][] out = new float[s][];
-        int[] written = new int[s];
         int[][] tokens = new int[s][];
         for (int i = 0; i < s; i++) {
             tokens[i] = steps.get(i).tokens();
@@ -244,7 +244,7 @@ public final class CpuEngine implements Engine {
         }
         while (true) {
             List<StreamStep> chunk = new ArrayList<>();
-            int[] streamOf = new int[s];
+            int[] streamOf = new int[s], firstToken = new int[s];
             int room = maxRows;
             for (int i = 0; i < s && room > 0; i++) {
                 StreamStep st = steps.get(i);
@@ -258,6 +258,7 @@ public final class CpuEngine implements Engine {
                     case NONE -> StreamStep.Logits.NONE;
                 };
                 streamOf[chunk.size()] = i;
+                firstToken[chunk.size()] = done[i];
                 chunk.add(new StreamStep(st.cache(), Arrays.copyOfRange(tokens[i], done[i], done[i] + take), logits));
                 done[i] += take;
                 room -= take;
@@ -272,8 +273,7 @@ public final class CpuEngine implements Engine {
                 int i = streamOf[j];
                 if (part[j] == null) continue;
                 if (steps.get(i).logits() == StreamStep.Logits.ALL) {
-                    System.arraycopy(part[j], 0, out[i], written[i], part[j].length);
-                    written[i] += part[j].length;
+                    System.arraycopy(part[j], 0, out[i], firstToken[j] * c.vocabSize(), part[j].length);
                 } else {
                     out[i] = part[j];
                 }
