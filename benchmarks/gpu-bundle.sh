@@ -4,7 +4,7 @@
 #   benchmarks.jar   the shaded benchmark jar: API, CUDA backend, kernels (fatbins + PTX + sources), SLF4J
 #   test-classes/    cm3leon-native's tests (GPU suites, Java twins, the Maven-free launcher GpuTestMain)
 #   test-lib/        JUnit, AssertJ and the API's test helpers (what benchmarks.jar lacks for the tests)
-#   fixtures/        the chameleon and chameleon-bf16-sharded fixtures from ../shared/fixtures
+#   fixtures/        the chameleon and chameleon-bf16-sharded fixtures from cm3leon-api/src/test/fixtures
 #   jre.tar.xz       a jlinked JDK 25 runtime (unless --no-jre): about 25 MB
 # The whole bundle stays under 64 MiB, so it can travel as one carried path.
 # Usage: benchmarks/gpu-bundle.sh [--no-jre]   (MVN_ARGS overrides the Maven flags, default "-o -q -B")
@@ -28,7 +28,7 @@ for jar in "$root"/cm3leon-native/target/test-lib/*.jar; do
     junit-*|opentest4j-*|apiguardian-*|assertj-*|byte-buddy-*|cm3leon-api-*-tests.jar) cp "$jar" "$bundle/test-lib/" ;;
   esac
 done
-fixtures="${CM3LEON_FIXTURES:-$root/../shared/fixtures}"
+fixtures="${CM3LEON_FIXTURES:-$root/cm3leon-api/src/test/fixtures}"
 for f in chameleon chameleon-bf16-sharded; do
   if [ -d "$fixtures/$f" ]; then cp -r "$fixtures/$f" "$bundle/fixtures/"; else echo "gpu-bundle: fixture $fixtures/$f not found" >&2; fi
 done

@@ -31,7 +31,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * combining marks, code, added tokens) joined by newlines.
  *
  * <p>Run with {@code java -jar benchmarks/target/benchmarks.jar TokenizerBenchmark} from the checkout; the fixtures
- * are found as the tests find them ({@code -Dcm3leon.fixtures=...} or {@code shared/fixtures} in a parent folder).
+ * are found as the tests find them ({@code -Dcm3leon.fixtures=...}, else {@code cm3leon-api/src/test/fixtures} under the
+ * working directory or a parent).
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
@@ -121,10 +122,10 @@ public class TokenizerBenchmark {
             return Path.of(property);
         }
         for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
-            if (Files.isDirectory(dir.resolve("shared/fixtures"))) {
-                return dir.resolve("shared/fixtures");
+            if (Files.isDirectory(dir.resolve("cm3leon-api/src/test/fixtures"))) {
+                return dir.resolve("cm3leon-api/src/test/fixtures");
             }
         }
-        throw new IllegalStateException("fixtures not found: pass -Dcm3leon.fixtures=<path to shared/fixtures>");
+        throw new IllegalStateException("fixtures not found: run from the checkout or pass -Dcm3leon.fixtures=DIR");
     }
 }

@@ -10,22 +10,34 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** Reads the reference implementations' golden outputs from {@code ../shared/fixtures}. */
+/** Reads the reference implementations' golden outputs, committed in {@code cm3leon-api/src/test/fixtures}. */
 public final class Fixtures {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private Fixtures() {
     }
 
-    /** The fixtures folder: the {@code cm3leon.fixtures} property, else {@code shared/fixtures} beside a parent folder. */
+    /** Where the fixtures sit inside the repository, relative to its root. */
+    public static final String IN_REPOSITORY = "cm3leon-api/src/test/fixtures";
+
+    /**
+     * The fixtures folder: the {@code cm3leon.fixtures} property (an override; the build sets it to the copy in the
+     * repository), else {@link #IN_REPOSITORY} under the working directory or one of its parents, so a test started
+     * from a module folder or the checkout's root finds the same copy.
+     */
     public static Path root() {
         String prop = System.getProperty("cm3leon.fixtures");
-        if (prop != null && Files.isDirectory(Path.of(prop))) return Path.of(prop).toAbsolutePath().normalize();
+        if (prop != null && !prop.isBlank()) {
+            Path p = Path.of(prop);
+            if (!Files.isDirectory(p)) throw new IllegalStateException("-Dcm3leon.fixtures=" + prop + " is not a folder");
+            return p.toAbsolutePath().normalize();
+        }
         for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
-            Path candidate = p.resolve("shared/fixtures");
+            Path candidate = p.resolve(IN_REPOSITORY);
             if (Files.isDirectory(candidate)) return candidate;
         }
-        throw new IllegalStateException("fixtures not found: set -Dcm3leon.fixtures or place shared/fixtures beside the checkout");
+        throw new IllegalStateException("fixtures not found: no " + IN_REPOSITORY + " above " + Path.of("").toAbsolutePath()
+                + " (run from the checkout, or set -Dcm3leon.fixtures=DIR)");
     }
 
     public static Path path(String relative) {
