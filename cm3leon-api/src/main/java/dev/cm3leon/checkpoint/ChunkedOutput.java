@@ -8,11 +8,16 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
-/** A file written through one reusable off-heap buffer, so multi-gigabyte checkpoints stream with a small heap. */
+/**
+ * A file written through one reusable off-heap buffer, so multi-gigabyte checkpoints stream with a small heap. The
+ * bytes go to a hidden sibling ({@link ReplacingWrite}) that replaces the target only on {@link #commit()}; closed
+ * without it, the sibling is deleted and the target is as it was.
+ */
 final class ChunkedOutput implements AutoCloseable {
     private static final int BUFFER = 8 << 20;
 
     private final Path path;
+    private final ReplacingWrite replacing;
     private final FileChannel channel;
     private final Arena arena = Arena.ofConfined();
     private final MemorySegment buffer = arena.allocate(BUFFER, 4096);
@@ -21,8 +26,8 @@ final class ChunkedOutput implements AutoCloseable {
 
     ChunkedOutput(Path path) throws IOException {
         this.path = path;
-        this.channel = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE);
+        this.replacing = ReplacingWrite.of(path);
+        this.channel = FileChannel.open(replacing.temporary(), StandardOpenOption.WRITE);
     }
 
     /** Bytes written so far, buffered ones included. */
@@ -60,12 +65,19 @@ final class ChunkedOutput implements AutoCloseable {
         used = 0;
     }
 
+    /** Writes out what is buffered and moves the whole file into place. */
+    void commit() throws IOException {
+        room(BUFFER);   // flushes
+        channel.close();
+        replacing.commit();
+    }
+
     @Override
     public void close() throws IOException {
         try {
-            room(BUFFER);   // flushes
-        } finally {
             channel.close();
+            replacing.close();
+        } finally {
             arena.close();
         }
     }

@@ -71,6 +71,7 @@ public final class GgufWriter {
                 long at = out.position() - dataStart;
                 out.zeros(align(at) - at);
             }
+            out.commit();
         } catch (IOException e) {
             throw new CheckpointException(file + ": cannot write: " + e.getMessage(), e);
         }

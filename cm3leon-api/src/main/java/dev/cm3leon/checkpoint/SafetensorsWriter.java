@@ -55,6 +55,7 @@ public final class SafetensorsWriter {
                     out.row(type, row, len1);
                 }
             }
+            out.commit();
         } catch (IOException e) {
             throw new CheckpointException(file + ": cannot write: " + e.getMessage(), e);
         }

@@ -1,5 +1,7 @@
 package dev.cm3leon.vq;
 
+import dev.cm3leon.checkpoint.ReplacingWrite;
+
 import javax.imageio.IIOException;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
@@ -143,29 +145,19 @@ public final class ImageFiles {
         });
     }
 
-    /** Writes through a hidden temporary file beside {@code target}, then moves it into place. */
+    /**
+     * Writes through a hidden temporary file beside {@code target}, then moves it into place ({@link ReplacingWrite}:
+     * a new file gets the umask's permissions, a replaced one keeps its own).
+     */
     public static Path writeAtomically(Path target, Writer writer) {
-        Path dir = target.toAbsolutePath().getParent();
-        Path tmp = null;
-        try {
-            Files.createDirectories(dir);
-            tmp = Files.createTempFile(dir, "." + target.getFileName(), ".tmp");
-            try (java.io.OutputStream out = Files.newOutputStream(tmp)) {
+        try (ReplacingWrite w = ReplacingWrite.of(target)) {
+            try (java.io.OutputStream out = Files.newOutputStream(w.temporary())) {
                 writer.write(out);
             }
-            Files.move(tmp, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            w.commit();
             return target;
         } catch (IOException e) {
             throw ImageException.of(target, "cannot write: " + e.getMessage(), e);
-        } finally {
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) {
-                    // a hidden temporary file next to the target; nothing more to do
-                }
-            }
         }
     }
 }

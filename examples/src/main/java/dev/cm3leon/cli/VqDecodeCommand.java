@@ -53,7 +53,7 @@ public final class VqDecodeCommand implements Callable<Integer> {
         if (raw != null) {
             ByteBuffer b = ByteBuffer.allocate(image.data().length * 4).order(ByteOrder.LITTLE_ENDIAN);
             b.asFloatBuffer().put(image.data());
-            Files.write(raw, b.array());
+            ImageFiles.writeAtomically(raw, o -> o.write(b.array()));
         }
         spec.commandLine().getOut().println("wrote " + out + " (" + image.width() + "×" + image.height() + ")"
                 + (raw != null ? " and " + raw : ""));

@@ -43,6 +43,11 @@ class VqCommandsTest {
         float[] expected = Fixtures.f32(Fixtures.path("vqgan/golden/image_decoded_f32.f32.bin"));
         assertThat(Fixtures.maxAbsDiff(Fixtures.f32(raw), expected)).isLessThanOrEqualTo(1e-4);
         assertThat(Files.size(raw)).isEqualTo(3 * 32 * 32 * 4);
+
+        // Both outputs get what the umask gives any new file (0644 typically), not a temporary file's 0600.
+        var plain = Files.getPosixFilePermissions(Files.createFile(tmp.resolve("plain")));
+        assertThat(Files.getPosixFilePermissions(png)).isEqualTo(plain);
+        assertThat(Files.getPosixFilePermissions(raw)).isEqualTo(plain);
     }
 
     @Test
