@@ -19,12 +19,21 @@ public final class Bf16Matrix extends MatrixWeights {
     private static final ValueLayout.OfShort LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     Bf16Matrix(String name, int rows, int cols, MemorySegment data) {
-        super(name, rows, cols, data);
+        this(name, rows, cols, data, nativeProductFor(DType.BF16));
+    }
+
+    private Bf16Matrix(String name, int rows, int cols, MemorySegment data, NativeKernels.Product nativeProduct) {
+        super(name, rows, cols, data, nativeProduct);
     }
 
     @Override
     public DType dtype() {
         return DType.BF16;
+    }
+
+    @Override
+    public MatrixWeights javaKernels() {
+        return nativeProduct == null ? this : new Bf16Matrix(name, rows, cols, data, null);
     }
 
     /** {@code L} elements from element {@code index}, widened. */

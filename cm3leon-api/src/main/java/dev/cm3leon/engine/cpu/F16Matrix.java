@@ -24,12 +24,17 @@ public final class F16Matrix extends MatrixWeights {
     private static final float TWO_POW_112 = 0x1p112f;
 
     F16Matrix(String name, int rows, int cols, MemorySegment data) {
-        super(name, rows, cols, data);
+        super(name, rows, cols, data, null);
     }
 
     @Override
     public DType dtype() {
         return DType.F16;
+    }
+
+    @Override
+    public MatrixWeights javaKernels() {
+        return this;
     }
 
     /** {@code L} elements from element {@code index}, widened. */

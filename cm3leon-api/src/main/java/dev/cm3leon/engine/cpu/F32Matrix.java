@@ -13,12 +13,17 @@ public final class F32Matrix extends MatrixWeights {
     private static final ValueLayout.OfFloat LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     F32Matrix(String name, int rows, int cols, MemorySegment data) {
-        super(name, rows, cols, data);
+        super(name, rows, cols, data, null);
     }
 
     @Override
     public DType dtype() {
         return DType.F32;
+    }
+
+    @Override
+    public MatrixWeights javaKernels() {
+        return this;
     }
 
     private FloatVector load(long index) {

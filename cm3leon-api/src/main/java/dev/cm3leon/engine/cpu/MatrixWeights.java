@@ -33,13 +33,30 @@ public abstract sealed class MatrixWeights permits F32Matrix, Bf16Matrix, F16Mat
     final String name;
     final int rows, cols;
     final MemorySegment data;
+    /** The native decode product for this storage type ({@link NativeKernels}), or null: the Java loops serve. */
+    final NativeKernels.Product nativeProduct;
 
-    MatrixWeights(String name, int rows, int cols, MemorySegment data) {
+    MatrixWeights(String name, int rows, int cols, MemorySegment data, NativeKernels.Product nativeProduct) {
         this.name = name;
         this.rows = rows;
         this.cols = cols;
         this.data = data;
+        this.nativeProduct = nativeProduct;
     }
+
+    /** The native product for {@code type} where the kernels are loaded, else null. */
+    static NativeKernels.Product nativeProductFor(DType type) {
+        NativeKernels k = NativeKernels.instance();
+        return k == null ? null : k.product(type);
+    }
+
+    /** Whether decode products of this matrix run the native kernels. */
+    public boolean runsNative() {
+        return nativeProduct != null;
+    }
+
+    /** The same weights with the Java kernels only: the reference the native products are tested against. */
+    public abstract MatrixWeights javaKernels();
 
     /** Views a 2-D tensor (or an N-D one as [dim0, rest]) as a matrix in its stored dtype, without copying. */
     public static MatrixWeights of(Tensor t) {
@@ -129,8 +146,8 @@ public abstract sealed class MatrixWeights permits F32Matrix, Bf16Matrix, F16Mat
         if (n >= BLOCKED_MIN_ROWS) {
             BlockedMatmul.multiply(this, x, n, out);
         } else {
-            float[] xp = prepareInput(x, n);
-            Parallel.forRange(rows, grain(cols, n), (r0, r1) -> rowRange(r0, r1, xp, n, out));
+            float[] xp = inputFor(x, n);
+            Parallel.forRange(rows, grain(cols, n), (r0, r1) -> productRows(r0, r1, xp, n, out));
         }
     }
 
@@ -149,14 +166,15 @@ public abstract sealed class MatrixWeights permits F32Matrix, Bf16Matrix, F16Mat
             if (ws[i].cols != ws[0].cols) throw new IllegalArgumentException("'" + ws[i].name + "' differs in width");
             ws[i].checkSizes(x, n, outs[i]);
             total += ws[i].rows;
-            // Matrices of one storage type share their input layout.
-            inputs[i] = i > 0 && ws[i].getClass() == ws[i - 1].getClass() ? inputs[i - 1] : ws[i].prepareInput(x, n);
+            // Matrices of one storage type and kernel share their input layout.
+            inputs[i] = i > 0 && ws[i].getClass() == ws[i - 1].getClass() && ws[i].runsNative() == ws[i - 1].runsNative()
+                    ? inputs[i - 1] : ws[i].inputFor(x, n);
         }
         Parallel.forRange(total, grain(ws[0].cols, n), (from, to) -> {
             int start = 0;
             for (int i = 0; i < ws.length && start < to; start += ws[i].rows, i++) {
                 int a = Math.max(from, start) - start, b = Math.min(to, start + ws[i].rows) - start;
-                if (a < b) ws[i].rowRange(a, b, inputs[i], n, outs[i]);
+                if (a < b) ws[i].productRows(a, b, inputs[i], n, outs[i]);
             }
         });
     }
@@ -170,6 +188,17 @@ public abstract sealed class MatrixWeights permits F32Matrix, Bf16Matrix, F16Mat
         if ((long) n * cols > x.length || (long) n * rows > out.length) {
             throw new IllegalArgumentException("'" + name + "': x or out too small for " + n + " rows");
         }
+    }
+
+    /** The inputs as the product reads them: as they are for the native kernels, else {@link #prepareInput}. */
+    private float[] inputFor(float[] x, int n) {
+        return nativeProduct != null ? x : prepareInput(x, n);
+    }
+
+    /** Rows {@code [r0, r1)} of a decode product, natively where the kernels are loaded. */
+    private void productRows(int r0, int r1, float[] x, int n, float[] out) {
+        if (nativeProduct != null) nativeProduct.rows(data, dtype().bytesFor(cols), cols, rows, r0, r1, x, n, out);
+        else rowRange(r0, r1, x, n, out);
     }
 
     /**

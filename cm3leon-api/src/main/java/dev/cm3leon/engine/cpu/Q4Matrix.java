@@ -47,7 +47,11 @@ public final class Q4Matrix extends MatrixWeights {
     private final boolean pairs;
 
     Q4Matrix(String name, int rows, int cols, MemorySegment data) {
-        super(name, rows, cols, data);
+        this(name, rows, cols, data, nativeProductFor(DType.Q4_0));
+    }
+
+    private Q4Matrix(String name, int rows, int cols, MemorySegment data, NativeKernels.Product nativeProduct) {
+        super(name, rows, cols, data, nativeProduct);
         if (cols % BLOCK != 0) throw new IllegalArgumentException("'" + name + "': " + cols + " columns are not whole Q4_0 blocks");
         if (L > HALF) throw new IllegalStateException("Q4_0 needs float vectors of at most 16 lanes, this CPU has " + L);
         this.rowBytes = (long) cols / BLOCK * BLOCK_BYTES;
@@ -57,6 +61,11 @@ public final class Q4Matrix extends MatrixWeights {
     @Override
     public DType dtype() {
         return DType.Q4_0;
+    }
+
+    @Override
+    public MatrixWeights javaKernels() {
+        return nativeProduct == null ? this : new Q4Matrix(name, rows, cols, data, null);
     }
 
     private float scale(long p) {

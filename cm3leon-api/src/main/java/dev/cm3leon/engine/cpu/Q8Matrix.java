@@ -33,7 +33,11 @@ public final class Q8Matrix extends MatrixWeights {
     private final long rowBytes;
 
     Q8Matrix(String name, int rows, int cols, MemorySegment data) {
-        super(name, rows, cols, data);
+        this(name, rows, cols, data, nativeProductFor(DType.Q8_0));
+    }
+
+    private Q8Matrix(String name, int rows, int cols, MemorySegment data, NativeKernels.Product nativeProduct) {
+        super(name, rows, cols, data, nativeProduct);
         if (cols % BLOCK != 0) throw new IllegalArgumentException("'" + name + "': " + cols + " columns are not whole Q8_0 blocks");
         this.rowBytes = (long) cols / BLOCK * BLOCK_BYTES;
     }
@@ -41,6 +45,11 @@ public final class Q8Matrix extends MatrixWeights {
     @Override
     public DType dtype() {
         return DType.Q8_0;
+    }
+
+    @Override
+    public MatrixWeights javaKernels() {
+        return nativeProduct == null ? this : new Q8Matrix(name, rows, cols, data, null);
     }
 
     private float scale(long p) {

@@ -20,7 +20,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Every storage type's products against a scalar reference computed in double from the same stored values, on fresh
- * seeded inputs: odd widths and tails, one to four inputs (the streaming path) and many (the blocked path).
+ * seeded inputs: odd widths and tails, one to four inputs (the streaming path) and many (the blocked path). Each
+ * product runs on the Java kernels and, where {@link NativeKernels} are loaded, on the native ones as well.
  */
 class MatrixWeightsTest {
     private static final Arena ARENA = Arena.ofShared();
@@ -29,6 +30,11 @@ class MatrixWeightsTest {
     @AfterAll
     static void close() {
         ARENA.close();
+    }
+
+    /** The Java kernels of {@code w}, and {@code w} itself where it runs the native ones. */
+    static List<MatrixWeights> bothKernels(MatrixWeights w) {
+        return w.runsNative() ? List.of(w.javaKernels(), w) : List.of(w);
     }
 
     static Stream<Arguments> shapes() {
@@ -45,13 +51,14 @@ class MatrixWeightsTest {
     void productsMatchTheScalarReference(DType type, int rows, int cols) {
         Random rnd = new Random(31L * rows + cols + type.ordinal());
         Tensor t = RandomWeights.tensor("w", type, rows, cols, rnd, ARENA);
-        MatrixWeights w = MatrixWeights.of(t);
-        assertThat(w.dtype()).isEqualTo(type);
-        for (int n : INPUT_ROWS) {
-            float[] x = RandomWeights.floats(n * cols, rnd);
-            float[] out = new float[n * rows];
-            w.matmul(x, n, out);
-            assertProduct(t, x, n, out);
+        for (MatrixWeights w : bothKernels(MatrixWeights.of(t))) {
+            assertThat(w.dtype()).isEqualTo(type);
+            for (int n : INPUT_ROWS) {
+                float[] x = RandomWeights.floats(n * cols, rnd);
+                float[] out = new float[n * rows];
+                w.matmul(x, n, out);
+                assertProduct(t, x, n, out);
+            }
         }
     }
 
@@ -76,9 +83,11 @@ class MatrixWeightsTest {
         for (int n : new int[]{1, 3, 9}) {
             float[] x = RandomWeights.floats(n * cols, rnd);
             float[] outA = new float[n * 37], outB = new float[n * 3];
-            MatrixWeights.matmul(x, n, new MatrixWeights[]{MatrixWeights.of(a), MatrixWeights.of(b)}, new float[][]{outA, outB});
-            assertProduct(a, x, n, outA);
-            assertProduct(b, x, n, outB);
+            for (MatrixWeights wa : bothKernels(MatrixWeights.of(a))) {
+                MatrixWeights.matmul(x, n, new MatrixWeights[]{wa, MatrixWeights.of(b)}, new float[][]{outA, outB});
+                assertProduct(a, x, n, outA);
+                assertProduct(b, x, n, outB);
+            }
         }
     }
 
@@ -92,8 +101,10 @@ class MatrixWeightsTest {
         assertThat(q.dtype()).isEqualTo(type);
         assertThat(q.data().mismatch(expected.data())).isEqualTo(-1L);
         float[] x = RandomWeights.floats(96, rnd), out = new float[9];
-        q.matmul(x, 1, out);
-        assertProduct(expected, x, 1, out);
+        for (MatrixWeights w : bothKernels(q)) {
+            w.matmul(x, 1, out);
+            assertProduct(expected, x, 1, out);
+        }
     }
 
     /**
@@ -119,8 +130,7 @@ class MatrixWeightsTest {
             }
         }
         Tensor t = new Tensor("w", DType.Q4_0, new long[]{rows, cols}, seg);
-        MatrixWeights w = MatrixWeights.of(t);
-        for (int n : new int[]{1, 2, 3, 4}) {
+        for (MatrixWeights w : bothKernels(MatrixWeights.of(t))) for (int n : new int[]{1, 2, 3, 4}) {
             float[] x = RandomWeights.floats(n * cols, rnd);
             float[] out = new float[n * rows];
             w.matmul(x, n, out);

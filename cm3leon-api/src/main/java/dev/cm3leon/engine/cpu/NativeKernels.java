@@ -1,0 +1,195 @@
+package dev.cm3leon.engine.cpu;
+
+import dev.cm3leon.checkpoint.DType;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Locale;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * The native decode products of {@code cm3leon-kernels} ({@code libcm3leon_cpu}, C with AVX-512 and AVX2 bodies),
+ * used when that jar is on the class path, this module may call native code, and the CPU has AVX2. They exist
+ * because the Vector API cannot keep a core's loads in flight as plain native loops do: on a Zen 4 core a bf16
+ * row product in C reads ~1.5× the bandwidth of the best Java loop. The Java kernels stay the reference: every
+ * native product is tested against its Java twin on fresh random inputs.
+ *
+ * <p>{@code -Dcm3leon.cpu.kernels=java} turns them off; {@code =PATH} loads the library from a file instead of the
+ * class path. The choice is logged once.
+ */
+public final class NativeKernels {
+    private static final Logger log = LoggerFactory.getLogger(NativeKernels.class);
+    private static final String RESOURCE = "dev/cm3leon/kernels/cpu/linux-x86_64/libcm3leon_cpu.so";
+    private static final FunctionDescriptor DOTS = FunctionDescriptor.ofVoid(
+            ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS);
+    /** The kernels in use (null: the Java ones), the line that says so, and the library's symbols. */
+    private record Choice(NativeKernels kernels, String description, SymbolLookup library, int cpuLevel) {
+    }
+
+    /** The instruction sets of the kernels' bodies, by {@code cm3_cpu_level}: 1 = AVX2, 2 = AVX-512. */
+    static final String[] ISA = {"none", "avx2", "avx512"};
+
+    private static final Choice CHOICE = load();
+
+    private final String description;
+    private final MethodHandle bf16, q8, q4, readSum;
+
+    private NativeKernels(String description, MethodHandle bf16, MethodHandle q8, MethodHandle q4, MethodHandle readSum) {
+        this.description = description;
+        this.bf16 = bf16;
+        this.q8 = q8;
+        this.q4 = q4;
+        this.readSum = readSum;
+    }
+
+    /** The loaded kernels, or null where the Java kernels serve. */
+    static NativeKernels instance() {
+        return CHOICE.kernels();
+    }
+
+    /**
+     * The kernels with the bodies for {@code isa} ("avx2" or "avx512"), or null where the library is not loaded or the
+     * CPU cannot run them: tests check every body the machine can run, not only the one chosen.
+     */
+    static NativeKernels forIsa(String isa) {
+        int level = java.util.Arrays.asList(ISA).indexOf(isa);
+        if (CHOICE.library() == null || level < 1 || level > CHOICE.cpuLevel()) return null;
+        return bind(CHOICE.library(), isa);
+    }
+
+    /** Which decode products run on this machine, for logs and reports: "native avx512" or "java (why)". */
+    public static String describe() {
+        return CHOICE.description();
+    }
+
+    /** The native row-range product for {@code type}, or null where there is none. */
+    Product product(DType type) {
+        MethodHandle h = switch (type) {
+            case BF16 -> bf16;
+            case Q8_0 -> q8;
+            case Q4_0 -> q4;
+            default -> null;
+        };
+        return h == null ? null : new Product(h);
+    }
+
+    /** One native product: rows {@code [r0, r1)} of W [rows, cols] times x [n, cols] into out [n, rows]. */
+    static final class Product {
+        private final MethodHandle handle;
+
+        private Product(MethodHandle handle) {
+            this.handle = handle;
+        }
+
+        /**
+         * Checks every bound the native loop relies on, then runs it; {@code rowBytes} is one stored row's size.
+         * The heap arrays are passed in place (a critical call: no copy, no safepoint while it runs).
+         */
+        void rows(MemorySegment w, long rowBytes, int cols, int rows, int r0, int r1, float[] x, int n, float[] out) {
+            if (r0 < 0 || r1 > rows || r0 > r1 || n < 1 || (long) n * cols > x.length || (long) n * rows > out.length
+                    || w.byteSize() < rowBytes * rows) {
+                throw new IndexOutOfBoundsException("native product: rows [" + r0 + ", " + r1 + ") of " + rows + " × "
+                        + cols + ", " + n + " inputs, x " + x.length + ", out " + out.length + ", weights " + w.byteSize() + " B");
+            }
+            try {
+                handle.invokeExact(w, (long) cols, rows, r0, r1, MemorySegment.ofArray(x), n, MemorySegment.ofArray(out));
+            } catch (RuntimeException | Error e) {
+                throw e;
+            } catch (Throwable e) {
+                throw new IllegalStateException(e);
+            }
+        }
+    }
+
+    /** Sums {@code segment} with the native vector loop (the streaming-read probe's body). */
+    float readSum(MemorySegment segment) {
+        try {
+            return (float) readSum.invokeExact(segment, segment.byteSize());
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static Choice load() {
+        String choice = System.getProperty("cm3leon.cpu.kernels", "auto").trim();
+        String why = null;
+        if (choice.equalsIgnoreCase("java")) {
+            why = "-Dcm3leon.cpu.kernels=java";
+        } else if (!System.getProperty("os.name", "").toLowerCase(Locale.ROOT).startsWith("linux")
+                || !System.getProperty("os.arch", "").matches("amd64|x86_64")) {
+            why = "no native kernels for " + System.getProperty("os.name") + "/" + System.getProperty("os.arch");
+        } else if (!NativeKernels.class.getModule().isNativeAccessEnabled()) {
+            why = "native access not enabled: run with --enable-native-access=" + moduleName();
+        }
+        if (why != null) return unavailable(why);
+        try {
+            boolean extracted = choice.equalsIgnoreCase("auto");
+            Path library = extracted ? extractFromClassPath() : Path.of(choice);
+            if (library == null) return unavailable(RESOURCE + " not on the class path (add cm3leon-kernels)");
+            SymbolLookup lookup;
+            try {
+                lookup = SymbolLookup.libraryLookup(library, Arena.global());
+            } finally {
+                if (extracted) Files.deleteIfExists(library);   // mapped by now, or not loadable: nothing left behind
+            }
+            MethodHandle level = Linker.nativeLinker().downcallHandle(lookup.findOrThrow("cm3_cpu_level"),
+                    FunctionDescriptor.of(JAVA_INT));
+            int cpu = Math.min(ISA.length - 1, (int) level.invokeExact());
+            if (cpu < 1) return unavailable("the CPU lacks AVX2 with FMA and F16C");
+            NativeKernels k = bind(lookup, ISA[cpu]);
+            log.info("CPU decode products: {} (bf16, Q8_0, Q4_0)", k.description);
+            return new Choice(k, k.description, lookup, cpu);
+        } catch (Throwable e) {
+            return unavailable("cannot load the native kernels: " + e);
+        }
+    }
+
+    private static NativeKernels bind(SymbolLookup lookup, String isa) {
+        Linker linker = Linker.nativeLinker();
+        Linker.Option critical = Linker.Option.critical(true);
+        return new NativeKernels("native " + isa,
+                linker.downcallHandle(lookup.findOrThrow("cm3_dots_bf16_" + isa), DOTS, critical),
+                linker.downcallHandle(lookup.findOrThrow("cm3_dots_q8_0_" + isa), DOTS, critical),
+                linker.downcallHandle(lookup.findOrThrow("cm3_dots_q4_0_" + isa), DOTS, critical),
+                linker.downcallHandle(lookup.findOrThrow("cm3_read_sum_" + isa), FunctionDescriptor.of(JAVA_FLOAT, ADDRESS, JAVA_LONG)));
+    }
+
+    private static Choice unavailable(String why) {
+        log.info("CPU decode products: Java kernels ({})", why);
+        return new Choice(null, "java (" + why + ")", null, 0);
+    }
+
+    private static String moduleName() {
+        Module m = NativeKernels.class.getModule();
+        return m.isNamed() ? m.getName() : "ALL-UNNAMED";
+    }
+
+    /** Copies the library out of its jar into a private temporary file (a shared library must be a file to load). */
+    private static Path extractFromClassPath() throws IOException {
+        ClassLoader loader = NativeKernels.class.getClassLoader();
+        if (loader == null) loader = ClassLoader.getSystemClassLoader();
+        try (InputStream in = loader.getResourceAsStream(RESOURCE)) {
+            if (in == null) return null;
+            Path tmp = Files.createTempFile("cm3leon-cpu", ".so");
+            Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
+            return tmp;
+        }
+    }
+}
