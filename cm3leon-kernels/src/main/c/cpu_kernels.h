@@ -20,6 +20,9 @@
 /** Streams one pass over a weight row serves; more are taken four at a time while the row is still in cache. */
 #define CM3_MAX_STREAMS 4
 
+/** Unrolls a loop over the streams (m is a constant where it is inlined): the accumulators must stay in registers. */
+#define CM3_EACH_STREAM _Pragma("GCC unroll 4")
+
 enum { CM3_LEVEL_NONE = 0, CM3_LEVEL_AVX2 = 1, CM3_LEVEL_AVX512 = 2 };
 
 /** The widest instruction set every kernel here may use on this CPU (cached after the first call). */

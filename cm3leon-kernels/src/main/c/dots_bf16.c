@@ -14,16 +14,19 @@ CM3_INLINE float bf16_to_f32(uint16_t b) {
 /** m streams over one row; per stream two accumulator chains of 16 lanes, then the scalar tail in column order. */
 CM3_AVX512 CM3_INLINE void row_avx512(const uint16_t *w, int64_t cols, const float *x, int m, float *out, int64_t rows) {
     __m512 acc[CM3_MAX_STREAMS][2];
+    CM3_EACH_STREAM
     for (int i = 0; i < m; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
     int64_t k = 0;
     for (; k + 32 <= cols; k += 32) {
         __m512 w0 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *) (w + k))), 16));
         __m512 w1 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *) (w + k + 16))), 16));
+        CM3_EACH_STREAM
         for (int i = 0; i < m; i++) {
             acc[i][0] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x + i * cols + k), acc[i][0]);
             acc[i][1] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(x + i * cols + k + 16), acc[i][1]);
         }
     }
+    CM3_EACH_STREAM
     for (int i = 0; i < m; i++) {
         float s = _mm512_reduce_add_ps(_mm512_add_ps(acc[i][0], acc[i][1]));
         for (int64_t j = k; j < cols; j++) s += bf16_to_f32(w[j]) * x[i * cols + j];
@@ -34,16 +37,19 @@ CM3_AVX512 CM3_INLINE void row_avx512(const uint16_t *w, int64_t cols, const flo
 /** The same with 8-lane vectors: two chains of 8 lanes, 16 columns a step. */
 CM3_AVX2 CM3_INLINE void row_avx2(const uint16_t *w, int64_t cols, const float *x, int m, float *out, int64_t rows) {
     __m256 acc[CM3_MAX_STREAMS][2];
+    CM3_EACH_STREAM
     for (int i = 0; i < m; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
     int64_t k = 0;
     for (; k + 16 <= cols; k += 16) {
         __m256 w0 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *) (w + k))), 16));
         __m256 w1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *) (w + k + 8))), 16));
+        CM3_EACH_STREAM
         for (int i = 0; i < m; i++) {
             acc[i][0] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + i * cols + k), acc[i][0]);
             acc[i][1] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + i * cols + k + 8), acc[i][1]);
         }
     }
+    CM3_EACH_STREAM
     for (int i = 0; i < m; i++) {
         __m256 v = _mm256_add_ps(acc[i][0], acc[i][1]);
         __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));

@@ -8,24 +8,34 @@
 #define BLOCK 32
 #define BLOCK_BYTES 18
 
+/** One block into chain c of every stream's accumulators. */
+CM3_AVX512 CM3_INLINE void block_avx512(const uint8_t *p, const float *x, int64_t cols, int64_t k, int m,
+                                        __m512 acc[][2], int c) {
+    const __m512i low = _mm512_set1_epi32(0xF), eight = _mm512_set1_epi32(8);
+    __m512 d = _mm512_set1_ps(_cvtsh_ss((uint16_t) (p[0] | p[1] << 8)));
+    __m512i bytes = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (p + 2)));
+    __m512 q0 = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_and_si512(bytes, low), eight));
+    __m512 q1 = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_srli_epi32(bytes, 4), eight));
+    CM3_EACH_STREAM
+    for (int i = 0; i < m; i++) {
+        __m512 s = _mm512_mul_ps(q0, _mm512_loadu_ps(x + i * cols + k));
+        s = _mm512_fmadd_ps(q1, _mm512_loadu_ps(x + i * cols + k + 16), s);
+        acc[i][c] = _mm512_fmadd_ps(d, s, acc[i][c]);
+    }
+}
+
 CM3_AVX512 CM3_INLINE void row_avx512(const uint8_t *w, int64_t cols, const float *x, int m, float *out, int64_t rows) {
     __m512 acc[CM3_MAX_STREAMS][2];
+    CM3_EACH_STREAM
     for (int i = 0; i < m; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-    const __m512i low = _mm512_set1_epi32(0xF), eight = _mm512_set1_epi32(8);
     const int64_t blocks = cols / BLOCK;
-    for (int64_t b = 0; b < blocks; b++) {
-        const uint8_t *p = w + b * BLOCK_BYTES;
-        __m512 d = _mm512_set1_ps(_cvtsh_ss((uint16_t) (p[0] | p[1] << 8)));
-        __m512i bytes = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (p + 2)));
-        __m512 q0 = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_and_si512(bytes, low), eight));
-        __m512 q1 = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_srli_epi32(bytes, 4), eight));
-        const int64_t k = b * BLOCK;
-        for (int i = 0; i < m; i++) {
-            __m512 s = _mm512_mul_ps(q0, _mm512_loadu_ps(x + i * cols + k));
-            s = _mm512_fmadd_ps(q1, _mm512_loadu_ps(x + i * cols + k + 16), s);
-            acc[i][b & 1] = _mm512_fmadd_ps(d, s, acc[i][b & 1]);
-        }
+    int64_t b = 0;
+    for (; b + 2 <= blocks; b += 2) {
+        block_avx512(w + b * BLOCK_BYTES, x, cols, b * BLOCK, m, acc, 0);
+        block_avx512(w + (b + 1) * BLOCK_BYTES, x, cols, (b + 1) * BLOCK, m, acc, 1);
     }
+    if (b < blocks) block_avx512(w + b * BLOCK_BYTES, x, cols, b * BLOCK, m, acc, 0);
+    CM3_EACH_STREAM
     for (int i = 0; i < m; i++) out[i * rows] = _mm512_reduce_add_ps(_mm512_add_ps(acc[i][0], acc[i][1]));
 }
 
@@ -36,30 +46,39 @@ CM3_AVX2 CM3_INLINE float sum8(__m256 v) {
     return _mm_cvtss_f32(h);
 }
 
+CM3_AVX2 CM3_INLINE void block_avx2(const uint8_t *p, const float *x, int64_t cols, int64_t k, int m,
+                                    __m256 acc[][2], int c) {
+    const __m256i low = _mm256_set1_epi32(0xF), eight = _mm256_set1_epi32(8);
+    __m256 d = _mm256_set1_ps(_cvtsh_ss((uint16_t) (p[0] | p[1] << 8)));
+    __m128i q = _mm_loadu_si128((const __m128i *) (p + 2));
+    __m256i b0 = _mm256_cvtepu8_epi32(q), b1 = _mm256_cvtepu8_epi32(_mm_srli_si128(q, 8));
+    __m256 q0 = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_and_si256(b0, low), eight));   // values 0-7
+    __m256 q1 = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_and_si256(b1, low), eight));   // 8-15
+    __m256 q2 = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(b0, 4), eight));    // 16-23
+    __m256 q3 = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(b1, 4), eight));    // 24-31
+    CM3_EACH_STREAM
+    for (int i = 0; i < m; i++) {
+        const float *xi = x + i * cols + k;
+        __m256 s = _mm256_mul_ps(q0, _mm256_loadu_ps(xi));
+        s = _mm256_fmadd_ps(q1, _mm256_loadu_ps(xi + 8), s);
+        s = _mm256_fmadd_ps(q2, _mm256_loadu_ps(xi + 16), s);
+        s = _mm256_fmadd_ps(q3, _mm256_loadu_ps(xi + 24), s);
+        acc[i][c] = _mm256_fmadd_ps(d, s, acc[i][c]);
+    }
+}
+
 CM3_AVX2 CM3_INLINE void row_avx2(const uint8_t *w, int64_t cols, const float *x, int m, float *out, int64_t rows) {
     __m256 acc[CM3_MAX_STREAMS][2];
+    CM3_EACH_STREAM
     for (int i = 0; i < m; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
-    const __m256i low = _mm256_set1_epi32(0xF), eight = _mm256_set1_epi32(8);
     const int64_t blocks = cols / BLOCK;
-    for (int64_t b = 0; b < blocks; b++) {
-        const uint8_t *p = w + b * BLOCK_BYTES;
-        __m256 d = _mm256_set1_ps(_cvtsh_ss((uint16_t) (p[0] | p[1] << 8)));
-        __m128i q = _mm_loadu_si128((const __m128i *) (p + 2));
-        __m256i b0 = _mm256_cvtepu8_epi32(q), b1 = _mm256_cvtepu8_epi32(_mm_srli_si128(q, 8));
-        __m256 q0 = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_and_si256(b0, low), eight));   // values 0-7
-        __m256 q1 = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_and_si256(b1, low), eight));   // 8-15
-        __m256 q2 = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(b0, 4), eight));    // 16-23
-        __m256 q3 = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(b1, 4), eight));    // 24-31
-        const int64_t k = b * BLOCK;
-        for (int i = 0; i < m; i++) {
-            const float *xi = x + i * cols + k;
-            __m256 s = _mm256_mul_ps(q0, _mm256_loadu_ps(xi));
-            s = _mm256_fmadd_ps(q1, _mm256_loadu_ps(xi + 8), s);
-            s = _mm256_fmadd_ps(q2, _mm256_loadu_ps(xi + 16), s);
-            s = _mm256_fmadd_ps(q3, _mm256_loadu_ps(xi + 24), s);
-            acc[i][b & 1] = _mm256_fmadd_ps(d, s, acc[i][b & 1]);
-        }
+    int64_t b = 0;
+    for (; b + 2 <= blocks; b += 2) {
+        block_avx2(w + b * BLOCK_BYTES, x, cols, b * BLOCK, m, acc, 0);
+        block_avx2(w + (b + 1) * BLOCK_BYTES, x, cols, (b + 1) * BLOCK, m, acc, 1);
     }
+    if (b < blocks) block_avx2(w + b * BLOCK_BYTES, x, cols, b * BLOCK, m, acc, 0);
+    CM3_EACH_STREAM
     for (int i = 0; i < m; i++) out[i * rows] = sum8(_mm256_add_ps(acc[i][0], acc[i][1]));
 }
 
