@@ -29,7 +29,7 @@ import java.util.concurrent.TimeUnit;
 @OutputTimeUnit(TimeUnit.SECONDS)
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xmn32m"})
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmn32m"})
 public class MatVecBenchmark {
     /** Rows × columns: Llama-7B's attention and MLP projections. */
     @Param({"4096x4096", "11008x4096"})
@@ -40,6 +40,10 @@ public class MatVecBenchmark {
 
     @Param({"1"})
     public int inputs;
+
+    /** {@code native}: the CPU kernels of cm3leon-kernels where loaded (else the same as {@code java}). */
+    @Param({"native", "java"})
+    public String kernels;
 
     private Arena arena;
     private MatrixWeights[] matrices;
@@ -54,7 +58,10 @@ public class MatVecBenchmark {
         long bytes = type.bytesFor((long) rows * cols);
         int count = (int) Math.max(2, (256L << 20) / bytes + 1);   // at least 256 MiB in all: 8× a 32 MiB L3
         matrices = new MatrixWeights[count];
-        for (int i = 0; i < count; i++) matrices[i] = MatrixWeights.of(RandomMatrices.matrix(type, rows, cols, arena));
+        for (int i = 0; i < count; i++) {
+            MatrixWeights w = MatrixWeights.of(RandomMatrices.matrix(type, rows, cols, arena));
+            matrices[i] = kernels.equals("java") ? w.javaKernels() : w;
+        }
         x = RandomMatrices.vector(inputs * cols, 1);
         out = new float[inputs * rows];
     }

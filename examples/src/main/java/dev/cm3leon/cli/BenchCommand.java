@@ -13,6 +13,7 @@ import dev.cm3leon.engine.KvCache;
 import dev.cm3leon.engine.StreamStep;
 import dev.cm3leon.engine.cpu.CpuEngine;
 import dev.cm3leon.engine.cpu.Parallel;
+import dev.cm3leon.engine.cpu.NativeKernels;
 import dev.cm3leon.engine.cpu.Roofline;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -32,8 +33,9 @@ import java.util.stream.Stream;
 
 /**
  * Prompt processing and generation speed, llama-bench style: one line per configuration with tokens/s (mean ±
- * stddev over repetitions) and what that achieves against this machine's roofline, measured in Java a moment
- * before each test (streaming-read bandwidth for generation, FMA throughput for prompt processing).
+ * stddev over repetitions) and what that achieves against this machine's roofline, measured a moment before each
+ * test: streaming-read bandwidth for generation (a native loop where the CPU kernels are loaded, the Java loop beside
+ * it), FMA throughput for prompt processing.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Measure prompt processing (ppN) and generation (tgN) speed against the machine's roofline.")
@@ -107,8 +109,9 @@ final class BenchCommand implements Callable<Integer> {
             long rssOpen = MemoryStatus.rssBytes() - rss0;
             ModelConfig c = o.config;
             String dtype = engine.weightType().name().toLowerCase(Locale.ROOT);
-            out.printf(Locale.ROOT, "cpu engine: %d threads, %d-bit vectors; %s%n", Parallel.threads(),
-                    jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize(), MemoryStatus.cpuName());
+            out.printf(Locale.ROOT, "cpu engine: %d threads, %d-bit vectors, decode products %s; %s%n", Parallel.threads(),
+                    jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize(), NativeKernels.describe(),
+                    MemoryStatus.cpuName());
             out.printf(Locale.ROOT, "opened %s in %.2f s: %s of weights read per token, resident after open +%s%n",
                     path, seconds(openNanos), gib(engine.weightBytesPerStep()), gib(rssOpen));
             List<String[]> rows = new ArrayList<>();
@@ -131,25 +134,28 @@ final class BenchCommand implements Callable<Integer> {
                 printRow(header, rows);
             }
             Generation peak = null;
+            boolean nativeRead = NativeKernels.loaded();
             if (gen > 0) {
                 runGeneration(engine, 1, Math.min(gen, 16));   // compiles the decode path
                 // Rounds outside, stream counts inside: where the machine's speed drifts (a shared host), every stream
                 // count sees the same conditions, and each round's step-time ratio compares runs seconds apart.
                 int k = streams.size(), one = streams.indexOf(1);
                 double[][] tps = new double[k][repetitions], ms = new double[k][repetitions], pct = new double[k][repetitions];
-                double[][] probe = new double[k][repetitions];
+                double[][] probe = new double[k][repetitions], javaProbe = new double[k][repetitions];
                 long bytes = engine.weightBytesPerStep();
                 for (int i = 0; i < repetitions; i++) {
                     for (int j = 0; j < k; j++) {
                         int st = streams.get(j);
-                        probe[j][i] = Roofline.streamingRead(512L << 20, 2).best();
+                        Roofline.ReadBandwidth read = Roofline.readBandwidth(512L << 20, 2);
+                        probe[j][i] = read.roofline();
+                        javaProbe[j][i] = read.javaRead();
                         Generation g = runGeneration(engine, st, gen);
                         if (peak == null || g.rss > peak.rss) peak = g;
                         ms[j][i] = 1e3 * seconds(g.nanos) / gen;
                         tps[j][i] = st * 1e3 / ms[j][i];
                         pct[j][i] = 100 * bytes / (ms[j][i] * 1e6) / probe[j][i];
-                        out.printf(Locale.ROOT, "  round %d, tg%d, %d stream%s: %.2f t/s, %.1f ms/step, %.0f %% of read %.1f GB/s%n",
-                                i + 1, gen, st, st == 1 ? "" : "s", tps[j][i], ms[j][i], pct[j][i], probe[j][i]);
+                        out.printf(Locale.ROOT, "  round %d, tg%d, %d stream%s: %.2f t/s, %.1f ms/step, %.0f %% of read (%s)%n",
+                                i + 1, gen, st, st == 1 ? "" : "s", tps[j][i], ms[j][i], pct[j][i], read.describe());
                         out.flush();
                     }
                 }
@@ -164,9 +170,11 @@ final class BenchCommand implements Callable<Integer> {
                         ratio = fmt(" (%.2f ± %.2f× 1 stream)", rm.mean(), rm.stddev());
                     }
                     Roofline.Measurement p = Roofline.Measurement.of(pct[j]), read = Roofline.Measurement.of(probe[j]);
+                    String probeName = nativeRead ? fmt("native read %.1f GB/s (Java %.1f)", read.mean(),
+                            Roofline.Measurement.of(javaProbe[j]).mean()) : fmt("Java read %.1f GB/s", read.mean());
                     rows.add(new String[]{label, dtype, str(Parallel.threads()), str(st), "tg" + gen, pm(m),
                             fmt("%.1f", step.mean()) + ratio, fmt("%.1f GB/s", bytes / (step.mean() * 1e6)),
-                            fmt("read %.1f GB/s", read.mean()), fmt("%.0f ± %.0f %%", p.mean(), p.stddev())});
+                            probeName, fmt("%.0f ± %.0f %%", p.mean(), p.stddev())});
                 }
             }
             out.println();

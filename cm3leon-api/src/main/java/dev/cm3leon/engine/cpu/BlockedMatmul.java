@@ -15,13 +15,17 @@ import java.util.Arrays;
  * [KC, NR] together fit in L1, and a block of {@link #NB} tokens' packed inputs stays in L2 while every weight tile
  * passes over it. Weights are widened to f32 once per tile and block, then reused for {@code NB} tokens, so storage
  * types cost the same here. Threads split the weight rows.
+ *
+ * <p>Where the native kernels are loaded ({@link NativeKernels}) and their packed layout is this one (the same
+ * {@link #NR}, {@link #KC} and {@link #NB}), the tiles run natively over the inputs packed here: the same algorithm
+ * with a taller tile (8 rows with AVX-512), register-resident accumulators and broadcasts straight from the panel.
  */
 final class BlockedMatmul {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final int L = F.length();
     static final int MR = 6;
     static final int NR = 2 * L;
-    /** A multiple of the 32-value quantization block, so quantized rows widen in whole blocks. */
+    /** A multiple of the 32-value quantization block, so quantized rows widen in whole blocks (gemm.c's KC too). */
     static final int KC = 256;
     static final int NB = 4 * NR;
 
@@ -37,6 +41,13 @@ final class BlockedMatmul {
             int first = t0;
             int kBlocks = (cols + KC - 1) / KC;
             Parallel.forRange(kBlocks, 1, (b0, b1) -> packInputs(x, cols, first, tn, packed, b0, b1));
+            NativeKernels.Product p = w.nativeProduct;
+            if (p != null && p.hasGemm()) {
+                // The native tiles (their own height) over rows split among the threads.
+                long rowBytes = w.dtype().bytesFor(cols);
+                Parallel.forRange(w.rows, 32, (a, b) -> p.gemmRows(w.data, rowBytes, cols, w.rows, a, b, packed, first, tn, out));
+                continue;
+            }
             Parallel.forRange(tiles, 1, (a, b) -> {
                 float[] panel = new float[MR * KC];
                 float[] acc = new float[NB / NR * MR * NR];      // [NB/NR][MR][NR]
@@ -49,7 +60,7 @@ final class BlockedMatmul {
      * Transposes x[t0 .. t0+tn) × K blocks [b0, b1) into {@code packed}: within a K block of length kc, the tokens
      * of micro-block j are at {@code k0·NB + j·kc·NR + (k − k0)·NR + (t mod NR)}. Tokens past {@code tn} are zero.
      */
-    private static void packInputs(float[] x, int cols, int t0, int tn, float[] packed, int b0, int b1) {
+    static void packInputs(float[] x, int cols, int t0, int tn, float[] packed, int b0, int b1) {
         for (int b = b0; b < b1; b++) {
             int k0 = b * KC, kc = Math.min(KC, cols - k0);
             Arrays.fill(packed, k0 * NB, k0 * NB + kc * NB, 0f);

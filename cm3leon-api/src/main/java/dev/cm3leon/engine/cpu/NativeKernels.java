@@ -37,6 +37,8 @@ public final class NativeKernels {
     private static final String RESOURCE = "dev/cm3leon/kernels/cpu/linux-x86_64/libcm3leon_cpu.so";
     private static final FunctionDescriptor DOTS = FunctionDescriptor.ofVoid(
             ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS);
+    private static final FunctionDescriptor GEMM = FunctionDescriptor.ofVoid(
+            ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS);
     /** The kernels in use (null: the Java ones), the line that says so, and the library's symbols. */
     private record Choice(NativeKernels kernels, String description, SymbolLookup library, int cpuLevel) {
     }
@@ -46,14 +48,22 @@ public final class NativeKernels {
 
     private static final Choice CHOICE = load();
 
-    private final String description;
-    private final MethodHandle bf16, q8, q4, readSum;
 
-    private NativeKernels(String description, MethodHandle bf16, MethodHandle q8, MethodHandle q4, MethodHandle readSum) {
+    private final String description;
+    /** Tokens per packed micro-block of the GEMM bodies (two vectors): 32 with AVX-512, 16 with AVX2. */
+    private final int gemmTokens;
+    private final MethodHandle bf16, q8, q4, gemmBf16, gemmQ8, gemmQ4, readSum;
+
+    private NativeKernels(String description, int gemmTokens, MethodHandle bf16, MethodHandle q8, MethodHandle q4,
+                          MethodHandle gemmBf16, MethodHandle gemmQ8, MethodHandle gemmQ4, MethodHandle readSum) {
         this.description = description;
+        this.gemmTokens = gemmTokens;
         this.bf16 = bf16;
         this.q8 = q8;
         this.q4 = q4;
+        this.gemmBf16 = gemmBf16;
+        this.gemmQ8 = gemmQ8;
+        this.gemmQ4 = gemmQ4;
         this.readSum = readSum;
     }
 
@@ -72,6 +82,11 @@ public final class NativeKernels {
         return bind(CHOICE.library(), isa);
     }
 
+    /** Whether the native kernels are loaded (decode products and the native read probe). */
+    public static boolean loaded() {
+        return CHOICE.kernels() != null;
+    }
+
     /** Which decode products run on this machine, for logs and reports: "native avx512" or "java (why)". */
     public static String describe() {
         return CHOICE.description();
@@ -79,21 +94,58 @@ public final class NativeKernels {
 
     /** The native row-range product for {@code type}, or null where there is none. */
     Product product(DType type) {
-        MethodHandle h = switch (type) {
-            case BF16 -> bf16;
-            case Q8_0 -> q8;
-            case Q4_0 -> q4;
+        return switch (type) {
+            case BF16 -> new Product(bf16, gemm(gemmBf16));
+            case Q8_0 -> new Product(q8, gemm(gemmQ8));
+            case Q4_0 -> new Product(q4, gemm(gemmQ4));
             default -> null;
         };
-        return h == null ? null : new Product(h);
     }
 
-    /** One native product: rows {@code [r0, r1)} of W [rows, cols] times x [n, cols] into out [n, rows]. */
-    static final class Product {
-        private final MethodHandle handle;
+    /** The GEMM body where its packed layout is the one {@link BlockedMatmul} writes (the JVM's vector width). */
+    private MethodHandle gemm(MethodHandle h) {
+        return gemmTokens == BlockedMatmul.NR ? h : null;
+    }
 
-        private Product(MethodHandle handle) {
+    /**
+     * One storage type's native products, on rows {@code [r0, r1)} of W [rows, cols]: decode (x [n, cols] into
+     * out [n, rows]) and, where the layouts agree, prefill's blocked product over packed inputs.
+     */
+    static final class Product {
+        private final MethodHandle handle, gemm;
+
+        private Product(MethodHandle handle, MethodHandle gemm) {
             this.handle = handle;
+            this.gemm = gemm;
+        }
+
+        /** Whether prefill's blocked product runs natively too. */
+        boolean hasGemm() {
+            return gemm != null;
+        }
+
+        /**
+         * The blocked product of rows {@code [r0, r1)} with a block of {@code tn} tokens starting at {@code t0},
+         * packed as {@link BlockedMatmul#packInputs} lays them out, into out [n, rows].
+         */
+        void gemmRows(MemorySegment w, long rowBytes, int cols, int rows, int r0, int r1, float[] packed, int t0, int tn,
+                      float[] out) {
+            if (gemm == null) throw new IllegalStateException("no native blocked product for this layout");
+            if (r0 < 0 || r1 > rows || r0 > r1 || tn < 0 || tn > BlockedMatmul.NB || t0 < 0
+                    || (long) cols * BlockedMatmul.NB > packed.length || (long) (t0 + tn) * rows > out.length
+                    || w.byteSize() < rowBytes * rows) {
+                throw new IndexOutOfBoundsException("native blocked product: rows [" + r0 + ", " + r1 + ") of " + rows
+                        + " × " + cols + ", tokens [" + t0 + ", " + (t0 + tn) + "), packed " + packed.length + ", out "
+                        + out.length + ", weights " + w.byteSize() + " B");
+            }
+            if (tn == 0 || r0 == r1) return;
+            try {
+                gemm.invokeExact(w, (long) cols, rows, r0, r1, MemorySegment.ofArray(packed), t0, tn, MemorySegment.ofArray(out));
+            } catch (RuntimeException | Error e) {
+                throw e;
+            } catch (Throwable e) {
+                throw new IllegalStateException(e);
+            }
         }
 
         /**
@@ -101,11 +153,12 @@ public final class NativeKernels {
          * The heap arrays are passed in place (a critical call: no copy, no safepoint while it runs).
          */
         void rows(MemorySegment w, long rowBytes, int cols, int rows, int r0, int r1, float[] x, int n, float[] out) {
-            if (r0 < 0 || r1 > rows || r0 > r1 || n < 1 || (long) n * cols > x.length || (long) n * rows > out.length
+            if (r0 < 0 || r1 > rows || r0 > r1 || n < 0 || (long) n * cols > x.length || (long) n * rows > out.length
                     || w.byteSize() < rowBytes * rows) {
                 throw new IndexOutOfBoundsException("native product: rows [" + r0 + ", " + r1 + ") of " + rows + " × "
                         + cols + ", " + n + " inputs, x " + x.length + ", out " + out.length + ", weights " + w.byteSize() + " B");
             }
+            if (n == 0 || r0 == r1) return;
             try {
                 handle.invokeExact(w, (long) cols, rows, r0, r1, MemorySegment.ofArray(x), n, MemorySegment.ofArray(out));
             } catch (RuntimeException | Error e) {
@@ -164,10 +217,13 @@ public final class NativeKernels {
     private static NativeKernels bind(SymbolLookup lookup, String isa) {
         Linker linker = Linker.nativeLinker();
         Linker.Option critical = Linker.Option.critical(true);
-        return new NativeKernels("native " + isa,
+        return new NativeKernels("native " + isa, isa.equals("avx512") ? 32 : 16,
                 linker.downcallHandle(lookup.findOrThrow("cm3_dots_bf16_" + isa), DOTS, critical),
                 linker.downcallHandle(lookup.findOrThrow("cm3_dots_q8_0_" + isa), DOTS, critical),
                 linker.downcallHandle(lookup.findOrThrow("cm3_dots_q4_0_" + isa), DOTS, critical),
+                linker.downcallHandle(lookup.findOrThrow("cm3_gemm_bf16_" + isa), GEMM, critical),
+                linker.downcallHandle(lookup.findOrThrow("cm3_gemm_q8_0_" + isa), GEMM, critical),
+                linker.downcallHandle(lookup.findOrThrow("cm3_gemm_q4_0_" + isa), GEMM, critical),
                 linker.downcallHandle(lookup.findOrThrow("cm3_read_sum_" + isa), FunctionDescriptor.of(JAVA_FLOAT, ADDRESS, JAVA_LONG)));
     }
 

@@ -102,6 +102,44 @@ class NativeKernelsTest {
 
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("bodiesAndTypes")
+    void thePromptsBlockedProductMatchesTheReferenceOnFreshRandomShapes(String isa, DType type) {
+        NativeKernels kernels = NativeKernels.forIsa(isa);
+        assumeTrue(kernels != null, "no native kernels on this machine");
+        NativeKernels.Product p = kernels.product(type);
+        assumeTrue(p.hasGemm(), isa + "'s packed layout is not this JVM's vector width");
+        long seed = new Random().nextLong();
+        Random rnd = new Random(seed);
+        for (int draw = 0; draw < 6; draw++) {
+            int rows = 1 + rnd.nextInt(40);
+            int cols = type == DType.BF16 ? 1 + rnd.nextInt(600) : 32 * (1 + rnd.nextInt(20));
+            int n = BlockedMatmul.NB / 2 + rnd.nextInt(2 * BlockedMatmul.NB);   // one to three token blocks, the last partial
+            Tensor t = RandomWeights.tensor("w", type, rows, cols, rnd, ARENA);
+            float[] x = RandomWeights.floats(n * cols, rnd);
+            MatrixWeights w = MatrixWeights.of(t);
+            assertThat(w.runsNative()).isTrue();
+            float[] out = new float[n * rows];
+            w.matmul(x, n, out);
+            MatrixWeightsTest.assertProduct(t, x, n, out);
+            float[] java = new float[n * rows];
+            w.javaKernels().matmul(x, n, java);
+            for (int i = 0; i < out.length; i++) {
+                double mag = MatrixWeightsTest.reference(t, x, i / rows, i % rows)[1];
+                assertThat((double) out[i]).as("seed %d draw %d: %s %d×%d, %d tokens, output %d against the Java kernel",
+                        seed, draw, type, rows, cols, n, i).isCloseTo(java[i], org.assertj.core.data.Offset.offset(4e-6 * mag + 1e-6));
+            }
+        }
+        float[] packed = new float[BlockedMatmul.NB];
+        Tensor t = RandomWeights.tensor("w", type, 4, 32, rnd, ARENA);
+        assertThatThrownBy(() -> p.gemmRows(t.data(), type.bytesFor(32), 32, 4, 0, 4, packed, 0, 1, new float[4]))
+                .as("packed inputs shorter than a block").isInstanceOf(IndexOutOfBoundsException.class);
+        assertThatThrownBy(() -> p.gemmRows(t.data(), type.bytesFor(32), 32, 4, 0, 5, new float[32 * BlockedMatmul.NB], 0, 1, new float[4]))
+                .isInstanceOf(IndexOutOfBoundsException.class);
+        assertThatThrownBy(() -> p.gemmRows(t.data(), type.bytesFor(32), 32, 4, 0, 4, new float[32 * BlockedMatmul.NB], 0, 2, new float[4]))
+                .as("out shorter than the tokens' rows").isInstanceOf(IndexOutOfBoundsException.class);
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("bodiesAndTypes")
     void eachStreamGetsTheSameBitsWhateverElseIsInTheBatch(String isa, DType type) {
         NativeKernels kernels = NativeKernels.forIsa(isa);
         assumeTrue(kernels != null, "no native kernels on this machine");
@@ -136,6 +174,10 @@ class NativeKernelsTest {
         assertThatThrownBy(() -> p.rows(t.data(), 128, 64, 8, 0, 8, x, 2, new float[15])).isInstanceOf(IndexOutOfBoundsException.class);
         assertThatThrownBy(() -> p.rows(t.data().asSlice(0, 128 * 8 - 1), 128, 64, 8, 0, 8, x, 2, out))
                 .isInstanceOf(IndexOutOfBoundsException.class);
+        assertThatThrownBy(() -> p.rows(t.data(), 128, 64, 8, 0, 8, x, -1, out)).isInstanceOf(IndexOutOfBoundsException.class);
+        assertThat(out).containsOnly(0f);
+        p.rows(t.data(), 128, 64, 8, 0, 8, new float[0], 0, new float[0]);   // no inputs: nothing to do
+        p.rows(t.data(), 128, 64, 8, 3, 3, x, 2, out);                       // no rows: nothing to do
         assertThat(out).containsOnly(0f);
     }
 
