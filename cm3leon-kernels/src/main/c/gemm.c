@@ -93,7 +93,7 @@ CM3_AVX2 CM3_INLINE void widen_q4_0_avx2(const void *row, int64_t k0, int64_t kc
 
 // The register tile: MR rows × NR tokens, acc [micro][MR][NR] kept in memory between K blocks.
 
-#define MR_512 8
+#define MR_512 12
 #define NR_512 32
 #define MR_256 6
 #define NR_256 16
@@ -107,14 +107,14 @@ CM3_AVX512 CM3_INLINE void kernel_avx512(const float *panel, int64_t kc, const f
     }
     for (int64_t k = 0; k < kc; k++) {
         __m512 b0 = _mm512_loadu_ps(packed + k * NR_512), b1 = _mm512_loadu_ps(packed + k * NR_512 + 16);
-        _Pragma("GCC unroll 8")
+        _Pragma("GCC unroll 12")
         for (int i = 0; i < MR_512; i++) {
             __m512 a = _mm512_set1_ps(panel[i * kc + k]);
             c[i][0] = _mm512_fmadd_ps(b0, a, c[i][0]);
             c[i][1] = _mm512_fmadd_ps(b1, a, c[i][1]);
         }
     }
-    _Pragma("GCC unroll 8")
+    _Pragma("GCC unroll 12")
     for (int i = 0; i < MR_512; i++) {
         _mm512_storeu_ps(acc + i * NR_512, c[i][0]);
         _mm512_storeu_ps(acc + i * NR_512 + 16, c[i][1]);

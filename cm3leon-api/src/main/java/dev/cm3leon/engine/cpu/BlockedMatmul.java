@@ -18,7 +18,7 @@ import java.util.Arrays;
  *
  * <p>Where the native kernels are loaded ({@link NativeKernels}) and their packed layout is this one (the same
  * {@link #NR}, {@link #KC} and {@link #NB}), the tiles run natively over the inputs packed here: the same algorithm
- * with a taller tile (8 rows with AVX-512), register-resident accumulators and broadcasts straight from the panel.
+ * with a taller tile (12 rows with AVX-512), register-resident accumulators and broadcasts straight from the panel.
  */
 final class BlockedMatmul {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
