@@ -10,6 +10,7 @@
 #ifndef CM3LEON_CPU_KERNELS_H
 #define CM3LEON_CPU_KERNELS_H
 
+#include <immintrin.h>
 #include <stdint.h>
 
 #define CM3_EXPORT __attribute__((visibility("default")))
@@ -22,6 +23,14 @@
 
 /** Unrolls a loop over the streams (m is a constant where it is inlined): the accumulators must stay in registers. */
 #define CM3_EACH_STREAM _Pragma("GCC unroll 4")
+
+/** The sum of eight f32 lanes. */
+CM3_AVX2 CM3_INLINE float cm3_sum8(__m256 v) {
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_movehdup_ps(h));
+    return _mm_cvtss_f32(h);
+}
 
 enum { CM3_LEVEL_NONE = 0, CM3_LEVEL_AVX2 = 1, CM3_LEVEL_AVX512 = 2 };
 

@@ -94,11 +94,7 @@ CM3_AVX2 CM3_INLINE void row_avx2(const uint16_t *w, int64_t cols, const float *
     }
     CM3_EACH_STREAM
     for (int i = 0; i < m; i++) {
-        __m256 v = _mm256_add_ps(acc[i][0], acc[i][1]);
-        __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-        h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-        h = _mm_add_ss(h, _mm_movehdup_ps(h));
-        float s = _mm_cvtss_f32(h);
+        float s = cm3_sum8(_mm256_add_ps(acc[i][0], acc[i][1]));
         for (int64_t j = k; j < cols; j++) s += bf16_to_f32(w[j]) * x[i * cols + j];
         out[i * rows] = s;
     }

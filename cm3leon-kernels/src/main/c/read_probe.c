@@ -26,11 +26,7 @@ CM3_AVX2 static float sum_avx2(const uint8_t *p, int64_t bytes) {
         a2 = _mm256_add_ps(a2, _mm256_loadu_ps((const float *) (p + i + 64)));
         a3 = _mm256_add_ps(a3, _mm256_loadu_ps((const float *) (p + i + 96)));
     }
-    __m256 v = _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3));
-    __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-    h = _mm_add_ss(h, _mm_movehdup_ps(h));
-    return _mm_cvtss_f32(h);
+    return cm3_sum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
 }
 
 CM3_EXPORT CM3_AVX512 float cm3_read_sum_avx512(const uint8_t *p, int64_t bytes) {

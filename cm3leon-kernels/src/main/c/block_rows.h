@@ -1,0 +1,68 @@
+// The row loops shared by the block types (Q8_0, Q4_0): included by each after it defines BLOCK, BLOCK_BYTES and
+// block_avx512 / block_avx2, which add one block into chain c of every stream's accumulators. Blocks alternate
+// between two chains so the scale's FMA does not wait on the previous block's; the entry points are
+// cm3_dots_<OP>_avx512 and cm3_dots_<OP>_avx2.
+#ifndef BLOCK_BYTES
+#error "define BLOCK, BLOCK_BYTES and the block bodies before including block_rows.h"
+#endif
+
+CM3_AVX512 CM3_INLINE void row_avx512(const uint8_t *w, int64_t cols, const float *x, int m, float *out, int64_t rows) {
+    __m512 acc[CM3_MAX_STREAMS][2];
+    CM3_EACH_STREAM
+    for (int i = 0; i < m; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+    const int64_t blocks = cols / BLOCK;
+    int64_t b = 0;
+    for (; b + 2 <= blocks; b += 2) {
+        block_avx512(w + b * BLOCK_BYTES, x, cols, b * BLOCK, m, acc, 0);
+        block_avx512(w + (b + 1) * BLOCK_BYTES, x, cols, (b + 1) * BLOCK, m, acc, 1);
+    }
+    if (b < blocks) block_avx512(w + b * BLOCK_BYTES, x, cols, b * BLOCK, m, acc, 0);
+    CM3_EACH_STREAM
+    for (int i = 0; i < m; i++) out[i * rows] = _mm512_reduce_add_ps(_mm512_add_ps(acc[i][0], acc[i][1]));
+}
+
+CM3_AVX2 CM3_INLINE void row_avx2(const uint8_t *w, int64_t cols, const float *x, int m, float *out, int64_t rows) {
+    __m256 acc[CM3_MAX_STREAMS][2];
+    CM3_EACH_STREAM
+    for (int i = 0; i < m; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+    const int64_t blocks = cols / BLOCK;
+    int64_t b = 0;
+    for (; b + 2 <= blocks; b += 2) {
+        block_avx2(w + b * BLOCK_BYTES, x, cols, b * BLOCK, m, acc, 0);
+        block_avx2(w + (b + 1) * BLOCK_BYTES, x, cols, (b + 1) * BLOCK, m, acc, 1);
+    }
+    if (b < blocks) block_avx2(w + b * BLOCK_BYTES, x, cols, b * BLOCK, m, acc, 0);
+    CM3_EACH_STREAM
+    for (int i = 0; i < m; i++) out[i * rows] = cm3_sum8(_mm256_add_ps(acc[i][0], acc[i][1]));
+}
+
+#define ROWS(body, isa)                                                                                          \
+    isa static void rows_##body(const uint8_t *w, int64_t cols, int32_t rows, int32_t r0, int32_t r1,              \
+                                const float *x, int32_t n, float *out) {                                          \
+        const int64_t row_bytes = cols / BLOCK * BLOCK_BYTES;                                                    \
+        for (int32_t r = r0; r < r1; r++) {                                                                      \
+            const uint8_t *row = w + (int64_t) r * row_bytes;                                                    \
+            for (int32_t t = 0; t < n; t += CM3_MAX_STREAMS) {                                                   \
+                const float *xt = x + (int64_t) t * cols;                                                        \
+                float *o = out + (int64_t) t * rows + r;                                                         \
+                switch (n - t) {                                                                                 \
+                    case 1: row_##body(row, cols, xt, 1, o, rows); break;                                        \
+                    case 2: row_##body(row, cols, xt, 2, o, rows); break;                                        \
+                    case 3: row_##body(row, cols, xt, 3, o, rows); break;                                        \
+                    default: row_##body(row, cols, xt, 4, o, rows); break;                                       \
+                }                                                                                                \
+            }                                                                                                    \
+        }                                                                                                        \
+    }
+ROWS(avx512, CM3_AVX512)
+ROWS(avx2, CM3_AVX2)
+
+#define CM3_ENTRY(op, isa, attr)                                                                                 \
+    CM3_EXPORT attr void cm3_dots_##op##_##isa(const uint8_t *w, int64_t cols, int32_t rows, int32_t r0, int32_t r1, \
+                                               const float *x, int32_t n, float *out) {                          \
+        rows_##isa(w, cols, rows, r0, r1, x, n, out);                                                             \
+    }
+#define CM3_ENTRIES(op) CM3_ENTRY(op, avx512, CM3_AVX512) CM3_ENTRY(op, avx2, CM3_AVX2)
+
+// The entry points, one per body: Java binds the one cm3_cpu_level allows (and tests bind each that can run).
+CM3_ENTRIES(OP)
