@@ -1,8 +1,7 @@
 package dev.cm3leon;
 
-import dev.cm3leon.checkpoint.CheckpointException;
+import dev.cm3leon.checkpoint.CheckpointFolder;
 import dev.cm3leon.checkpoint.ModelConfig;
-import dev.cm3leon.checkpoint.SafetensorsCheckpoint;
 import dev.cm3leon.checkpoint.TensorSource;
 import dev.cm3leon.checkpoint.VocabularyMap;
 import dev.cm3leon.checkpoint.VqConfig;
@@ -47,7 +46,7 @@ public final class Cm3Leon implements AutoCloseable {
 
     private final Path folder;
     private final ModelConfig config;
-    private final SafetensorsCheckpoint checkpoint;
+    private final TensorSource checkpoint;
     private final Engine engine;
     private final Optional<ImageTokenSuppression> suppression;
     private final SequenceFormat format;
@@ -58,7 +57,7 @@ public final class Cm3Leon implements AutoCloseable {
     private volatile ImagePreprocessor imagePreprocessor;
     private volatile Optional<dev.cm3leon.retrieval.ClipEmbedder> clip;
 
-    private Cm3Leon(Path folder, ModelConfig config, SafetensorsCheckpoint checkpoint, Engine engine,
+    private Cm3Leon(Path folder, ModelConfig config, TensorSource checkpoint, Engine engine,
                     Optional<TextTokenizer> tokenizer, Optional<ImageCodec> codec) {
         this.folder = folder;
         this.config = config;
@@ -77,18 +76,21 @@ public final class Cm3Leon implements AutoCloseable {
         return load(folder, EngineOptions.defaults());
     }
 
+    /**
+     * Loads a checkpoint folder in any layout {@link CheckpointFolder#detect} knows: HF Chameleon, or Meta's original
+     * release (its root or its {@code models/<size>} folder).
+     */
     public static Cm3Leon load(Path folder, EngineOptions options) {
-        if (!Files.isDirectory(folder)) throw CheckpointException.of(folder, "not a checkpoint folder");
-        ModelConfig config = ModelConfig.read(folder.resolve("config.json"));
-        SafetensorsCheckpoint checkpoint = SafetensorsCheckpoint.open(folder);
+        CheckpointFolder found = CheckpointFolder.detect(folder);
+        CheckpointFolder.Opened opened = found.open();
+        ModelConfig config = opened.config();
+        TensorSource checkpoint = opened.weights();
         try {
             DecoderWeights weights = DecoderWeights.from(checkpoint, config);
-            Path tokenizerFile = folder.resolve("tokenizer.json");
-            Optional<TextTokenizer> tokenizer = Files.isRegularFile(tokenizerFile)
-                    ? Optional.of(TextTokenizer.load(tokenizerFile)) : Optional.empty();
-            Backend backend = Backends.select(options);
+            Optional<TextTokenizer> tokenizer = found.tokenizer().map(TextTokenizer::load);
+            Backend backend = Backends.select(options, config);
             Engine engine = backend.open(weights, options);
-            LOG.debug("loaded {}: {} layers, hidden {}, vocab {}, {} backend", folder, config.numLayers(),
+            LOG.debug("loaded {} ({}): {} layers, hidden {}, vocab {}, {} backend", folder, found.layout(), config.numLayers(),
                     config.hiddenSize(), config.vocabSize(), engine.backendName());
             return new Cm3Leon(folder, config, checkpoint, engine, tokenizer, Optional.empty());
         } catch (RuntimeException e) {
@@ -98,7 +100,7 @@ public final class Cm3Leon implements AutoCloseable {
     }
 
     /** Assembles a model from parts (tests and embedders that bring their own tokenizer or image codec). */
-    static Cm3Leon assemble(Path folder, ModelConfig config, SafetensorsCheckpoint checkpoint, Engine engine,
+    static Cm3Leon assemble(Path folder, ModelConfig config, TensorSource checkpoint, Engine engine,
                             Optional<TextTokenizer> tokenizer, Optional<ImageCodec> codec) {
         return new Cm3Leon(folder, config, checkpoint, engine, tokenizer, codec);
     }
@@ -115,7 +117,8 @@ public final class Cm3Leon implements AutoCloseable {
         return engine;
     }
 
-    public SafetensorsCheckpoint checkpoint() {
+    /** The decoder's tensors under HF's names, whatever the folder's layout. */
+    public TensorSource checkpoint() {
         return checkpoint;
     }
 

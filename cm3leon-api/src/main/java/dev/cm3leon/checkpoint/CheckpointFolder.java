@@ -1,0 +1,144 @@
+package dev.cm3leon.checkpoint;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/**
+ * A checkpoint folder as a user downloads it, its layout detected from the files it holds.
+ *
+ * <ul>
+ *   <li>{@link Layout#HF}: {@code config.json} with {@code model.safetensors} or {@code model.safetensors.index.json}
+ *       ({@code facebook/chameleon-7b}, {@code leloy/Anole-7b-v0.1-hf}).</li>
+ *   <li>{@link Layout#META}: Meta's original release ({@code facebook/chameleon}'s download,
+ *       {@code GAIR/Anole-7b-v0.1}): {@code models/<size>/params.json} with {@code consolidated.pth} or
+ *       {@code consolidated.NN.pth}, and {@code tokenizer/text_tokenizer.json}, {@code vqgan.yaml},
+ *       {@code vqgan.ckpt}. The folder given may be the release's root or its {@code models/<size>} folder.</li>
+ * </ul>
+ *
+ * @param folder       the folder the user named
+ * @param modelDir     where the weights are
+ * @param tokenizer    the text tokenizer file, when there is one
+ * @param vqFolders    where Meta's image tokenizer files ({@code vqgan.yaml} with {@code vqgan.ckpt} or
+ *                     {@code vqgan.safetensors}) are looked for, in order
+ */
+public record CheckpointFolder(Layout layout, Path folder, Path modelDir, Optional<Path> tokenizer, List<Path> vqFolders) {
+    public enum Layout {
+        HF("HF Chameleon (config.json + safetensors)"),
+        META("Meta's original release (params.json + consolidated.pth)");
+
+        private final String description;
+
+        Layout(String description) {
+            this.description = description;
+        }
+
+        public String description() {
+            return description;
+        }
+    }
+
+    public static final String HF_TOKENIZER = "tokenizer.json";
+    public static final String META_TOKENIZER = "text_tokenizer.json";
+    public static final String TOKENIZER_FOLDER = "tokenizer";
+
+    /** The one result of opening a folder: its decoder config and its tensors under HF's names. */
+    public record Opened(ModelConfig config, TensorSource weights) {
+    }
+
+    /** Detects the layout, or explains which files were looked for. */
+    public static CheckpointFolder detect(Path folder) {
+        if (!Files.isDirectory(folder)) throw CheckpointException.of(folder, "not a checkpoint folder (not a folder)");
+        if (Files.isRegularFile(folder.resolve("config.json")) && SafetensorsCheckpoint.isCheckpointFolder(folder)) {
+            Path tok = folder.resolve(HF_TOKENIZER);
+            return new CheckpointFolder(Layout.HF, folder, folder, Files.isRegularFile(tok) ? Optional.of(tok) : Optional.empty(),
+                    distinct(folder, folder.resolve(TOKENIZER_FOLDER)));
+        }
+        if (isMetaModelDir(folder)) return meta(folder, folder);
+        List<Path> sizes = metaModelDirs(folder);
+        if (sizes.size() == 1) return meta(folder, sizes.getFirst());
+        if (sizes.size() > 1) {
+            throw CheckpointException.of(folder, "holds several models " + sizes.stream().map(folder::relativize).toList()
+                    + "; name the one to load (e.g. " + sizes.getFirst() + ")");
+        }
+        throw CheckpointException.of(folder, "matches no known checkpoint layout; looked for: config.json with "
+                + SafetensorsCheckpoint.SINGLE_FILE + " or " + SafetensorsCheckpoint.INDEX_FILE + " (HF Chameleon); "
+                + MetaParams.PARAMS + " or " + MetaCheckpoint.SINGLE_FILE + " / consolidated.00.pth in the folder or in "
+                + "models/<size>/ (Meta's original release)");
+    }
+
+    private static boolean isMetaModelDir(Path dir) {
+        return Files.isRegularFile(dir.resolve(MetaParams.PARAMS)) || MetaCheckpoint.hasWeights(dir);
+    }
+
+    private static List<Path> metaModelDirs(Path folder) {
+        Path models = folder.resolve("models");
+        if (!Files.isDirectory(models)) return List.of();
+        try (Stream<Path> s = Files.list(models)) {
+            return s.filter(Files::isDirectory).filter(CheckpointFolder::isMetaModelDir).sorted().toList();
+        } catch (IOException e) {
+            throw CheckpointException.of(models, "cannot list the folder: " + e.getMessage());
+        }
+    }
+
+    /** The tokenizer folder is the release's {@code tokenizer/}: in the folder named, or two levels above the model. */
+    private static CheckpointFolder meta(Path folder, Path modelDir) {
+        List<Path> candidates = new ArrayList<>(List.of(folder.resolve(TOKENIZER_FOLDER), modelDir.resolve(TOKENIZER_FOLDER)));
+        Path up = modelDir.toAbsolutePath().normalize().getParent();
+        if (up != null && up.getFileName() != null && up.getFileName().toString().equals("models") && up.getParent() != null) {
+            candidates.add(up.getParent().resolve(TOKENIZER_FOLDER));
+        }
+        List<Path> tokenizerDirs = distinct(candidates.toArray(Path[]::new));
+        Optional<Path> tok = tokenizerDirs.stream().map(d -> d.resolve(META_TOKENIZER)).filter(Files::isRegularFile).findFirst();
+        List<Path> vq = new ArrayList<>(tokenizerDirs);
+        vq.add(modelDir);
+        return new CheckpointFolder(Layout.META, folder, modelDir, tok, distinct(vq.toArray(Path[]::new)));
+    }
+
+    private static List<Path> distinct(Path... paths) {
+        return List.copyOf(new LinkedHashSet<>(List.of(paths)));
+    }
+
+    /** Reads the config and opens the weights (memory-mapped); the caller closes {@link Opened#weights}. */
+    public Opened open() {
+        return switch (layout) {
+            case HF -> {
+                ModelConfig config = ModelConfig.read(folder.resolve("config.json"));
+                yield new Opened(config, SafetensorsCheckpoint.open(folder));
+            }
+            case META -> openMeta();
+        };
+    }
+
+    private Opened openMeta() {
+        MetaParams p = MetaParams.read(modelDir);
+        Path tok = tokenizer.orElseThrow(() -> CheckpointException.of(folder, "Meta's layout needs " + TOKENIZER_FOLDER + "/"
+                + META_TOKENIZER + " (the vocabulary, image tokens included); looked in "
+                + vqFolders.stream().filter(d -> !d.equals(modelDir)).toList()));
+        Map<String, Integer> tokens = TokenizerVocabulary.read(tok);
+        VocabularyMap vocabulary = VocabularyMap.of(TokenizerVocabulary.asVocabularyMap(tokens), p.vocabSize(), tok);
+        Optional<VqConfig> vq = vqFolders.stream().map(d -> d.resolve("vqgan.yaml")).filter(Files::isRegularFile).findFirst()
+                .map(VqConfig::readMetaYaml);
+        if (vq.isPresent() && vocabulary.imageTokenCount() > 0 && vocabulary.imageTokenCount() != vq.get().numEmbeddings()) {
+            throw CheckpointException.of(tok, "holds " + vocabulary.imageTokenCount() + " image tokens but vqgan.yaml's n_embed is "
+                    + vq.get().numEmbeddings());
+        }
+        MetaCheckpoint weights = MetaCheckpoint.open(modelDir, p);
+        try {
+            int bos = tokens.getOrDefault("<s>", 0), eos = tokens.getOrDefault("</s>", 2), pad = tokens.getOrDefault("<pad>", 1);
+            ModelConfig config = new ModelConfig("chameleon", p.dim(), p.intermediateSize(), p.nLayers(), p.nHeads(),
+                    p.nKvHeads(), p.headDim(), p.vocabSize(), p.maxPositions(), p.ropeTheta(), p.normEps(), p.swinNorm(),
+                    p.qkNormalization(), false, bos, eos, pad, weights.torchDtype(), Optional.of(vocabulary), vq, true);
+            return new Opened(config, weights);
+        } catch (RuntimeException e) {
+            weights.close();
+            throw e;
+        }
+    }
+}
