@@ -2,6 +2,7 @@ package dev.cm3leon;
 
 import dev.cm3leon.checkpoint.CheckpointFolder;
 import dev.cm3leon.checkpoint.ModelConfig;
+import dev.cm3leon.checkpoint.SpecialTokens;
 import dev.cm3leon.checkpoint.TensorSource;
 import dev.cm3leon.checkpoint.VocabularyMap;
 import dev.cm3leon.checkpoint.VqConfig;
@@ -47,6 +48,7 @@ public final class Cm3Leon implements AutoCloseable {
     private final Path folder;
     private final ModelConfig config;
     private final TensorSource checkpoint;
+    private final SpecialTokens special;
     private final Engine engine;
     private final Optional<ImageTokenSuppression> suppression;
     private final SequenceFormat format;
@@ -57,9 +59,10 @@ public final class Cm3Leon implements AutoCloseable {
     private volatile ImagePreprocessor imagePreprocessor;
     private volatile Optional<dev.cm3leon.retrieval.ClipEmbedder> clip;
 
-    private Cm3Leon(Path folder, ModelConfig config, TensorSource checkpoint, Engine engine,
+    private Cm3Leon(Path folder, ModelConfig config, TensorSource checkpoint, SpecialTokens special, Engine engine,
                     Optional<TextTokenizer> tokenizer, Optional<ImageCodec> codec) {
         this.folder = folder;
+        this.special = special;
         this.config = config;
         this.checkpoint = checkpoint;
         this.engine = engine;
@@ -92,7 +95,7 @@ public final class Cm3Leon implements AutoCloseable {
             Engine engine = backend.open(weights, options);
             LOG.debug("loaded {} ({}): {} layers, hidden {}, vocab {}, {} backend", folder, found.layout(), config.numLayers(),
                     config.hiddenSize(), config.vocabSize(), engine.backendName());
-            return new Cm3Leon(folder, config, checkpoint, engine, tokenizer, Optional.empty());
+            return new Cm3Leon(folder, config, checkpoint, opened.special(), engine, tokenizer, Optional.empty());
         } catch (RuntimeException e) {
             checkpoint.close();
             throw e;
@@ -102,7 +105,7 @@ public final class Cm3Leon implements AutoCloseable {
     /** Assembles a model from parts (tests and embedders that bring their own tokenizer or image codec). */
     static Cm3Leon assemble(Path folder, ModelConfig config, TensorSource checkpoint, Engine engine,
                             Optional<TextTokenizer> tokenizer, Optional<ImageCodec> codec) {
-        return new Cm3Leon(folder, config, checkpoint, engine, tokenizer, codec);
+        return new Cm3Leon(folder, config, checkpoint, SpecialTokens.of(config), engine, tokenizer, codec);
     }
 
     public Path folder() {
@@ -111,6 +114,14 @@ public final class Cm3Leon implements AutoCloseable {
 
     public ModelConfig config() {
         return config;
+    }
+
+    /**
+     * The special ids as the tokenizer gives them, and the ids that end a generated answer ({@code eos_token_id},
+     * every one of a list, and the family's turn-end token).
+     */
+    public SpecialTokens specialTokens() {
+        return special;
     }
 
     public Engine engine() {

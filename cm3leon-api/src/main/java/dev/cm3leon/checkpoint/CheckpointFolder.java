@@ -48,8 +48,11 @@ public record CheckpointFolder(Layout layout, Path folder, Path modelDir, Option
     public static final String META_TOKENIZER = "text_tokenizer.json";
     public static final String TOKENIZER_FOLDER = "tokenizer";
 
-    /** The one result of opening a folder: its decoder config and its tensors under HF's names. */
-    public record Opened(ModelConfig config, TensorSource weights) {
+    /**
+     * The one result of opening a folder: its decoder config (special ids as the tokenizer gives them), its tensors
+     * under HF's names, and the ids that end an answer.
+     */
+    public record Opened(ModelConfig config, TensorSource weights, SpecialTokens special) {
     }
 
     /** Detects the layout, or explains which files were looked for. */
@@ -59,6 +62,10 @@ public record CheckpointFolder(Layout layout, Path folder, Path modelDir, Option
             Path tok = folder.resolve(HF_TOKENIZER);
             return new CheckpointFolder(Layout.HF, folder, folder, Files.isRegularFile(tok) ? Optional.of(tok) : Optional.empty(),
                     distinct(folder, folder.resolve(TOKENIZER_FOLDER)));
+        }
+        if (SafetensorsCheckpoint.isCheckpointFolder(folder)) {
+            throw CheckpointException.of(folder.resolve("config.json"), "file not found; an HF checkpoint folder needs it beside "
+                    + "its safetensors");
         }
         if (isMetaModelDir(folder)) return meta(folder, folder);
         List<Path> sizes = metaModelDirs(folder);
@@ -109,8 +116,17 @@ public record CheckpointFolder(Layout layout, Path folder, Path modelDir, Option
     public Opened open() {
         return switch (layout) {
             case HF -> {
-                ModelConfig config = ModelConfig.read(folder.resolve("config.json"));
-                yield new Opened(config, SafetensorsCheckpoint.open(folder));
+                Path json = folder.resolve("config.json");
+                ModelConfig config = ModelConfig.read(json);
+                // Without tokenizer.json, vocabulary_map is the tokenizer's vocabulary as the converter copied it.
+                Map<String, Integer> tokens = tokenizer.map(TokenizerVocabulary::read)
+                        .orElseGet(() -> config.vocabulary().map(VocabularyMap::tokens).orElse(Map.of()));
+                SpecialTokens special = SpecialTokens.reconcile(config, tokens, tokenizer.orElse(json),
+                        List.of(folder.resolve("generation_config.json"), json));
+                Optional<VocabularyMap> vocabulary = config.vocabulary().map(v -> VocabularyMap.of(
+                        SpecialTokens.markersFromTokenizer(v.tokens(), tokens), config.vocabSize(), tokenizer.orElse(json)));
+                ModelConfig reconciled = config.withSpecialTokens(special.bos(), special.eos(), special.pad(), vocabulary);
+                yield new Opened(reconciled, SafetensorsCheckpoint.open(folder), special);
             }
             case META -> openMeta();
         };
@@ -131,11 +147,13 @@ public record CheckpointFolder(Layout layout, Path folder, Path modelDir, Option
         }
         MetaCheckpoint weights = MetaCheckpoint.open(modelDir, p);
         try {
-            int bos = tokens.getOrDefault("<s>", 0), eos = tokens.getOrDefault("</s>", 2), pad = tokens.getOrDefault("<pad>", 1);
+            // params.json states no ids: the tokenizer's <s>, </s> and <pad>, Chameleon's 0, 2, 1 when it lacks one.
             ModelConfig config = new ModelConfig("chameleon", p.dim(), p.intermediateSize(), p.nLayers(), p.nHeads(),
                     p.nKvHeads(), p.headDim(), p.vocabSize(), p.maxPositions(), p.ropeTheta(), p.normEps(), p.swinNorm(),
-                    p.qkNormalization(), false, bos, eos, pad, weights.torchDtype(), Optional.of(vocabulary), vq, true);
-            return new Opened(config, weights);
+                    p.qkNormalization(), false, 0, 2, 1, weights.torchDtype(), Optional.of(vocabulary), vq, true);
+            SpecialTokens special = SpecialTokens.reconcile(config, tokens, tok, List.of());
+            return new Opened(config.withSpecialTokens(special.bos(), special.eos(), special.pad(), config.vocabulary()),
+                    weights, special);
         } catch (RuntimeException e) {
             weights.close();
             throw e;

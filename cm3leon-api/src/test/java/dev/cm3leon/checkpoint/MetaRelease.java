@@ -150,7 +150,7 @@ final class MetaRelease {
             JSON.writeValue(model.resolve(MetaParams.PARAMS).toFile(), params);
             JSON.writeValue(model.resolve(MetaParams.CONSOLIDATE_PARAMS).toFile(),
                     JSON.createObjectNode().put("model_parallel_size", shards));
-            writeTextTokenizer(tokenizer.resolve(CheckpointFolder.META_TOKENIZER), c.vocabulary().orElseThrow().tokens());
+            writeTokenizer(tokenizer.resolve(CheckpointFolder.META_TOKENIZER), c.vocabulary().orElseThrow().tokens(), true);
             Files.copy(Fixtures.path("vqgan/vqgan.yaml"), tokenizer.resolve("vqgan.yaml"));
             Files.copy(Fixtures.path("vqgan/vqgan.ckpt"), tokenizer.resolve("vqgan.ckpt"));
             return root;
@@ -212,13 +212,15 @@ final class MetaRelease {
         return new Array(projection.shape, out);
     }
 
-    private static void writeTextTokenizer(Path file, Map<String, Integer> vocabularyMap) throws IOException {
+    /** A tokenizer.json over {@code vocabularyMap}, special tokens added; Meta's spelling of the placeholder when asked. */
+    static void writeTokenizer(Path file, Map<String, Integer> vocabularyMap, boolean metaPlaceholder) throws IOException {
         ObjectNode root = JSON.createObjectNode().put("version", "1.0");
         ArrayNode added = root.putArray("added_tokens");
         ObjectNode vocab = JSON.createObjectNode();
         vocabularyMap.entrySet().stream().sorted(Map.Entry.comparingByValue()).forEach(e -> {
             // Meta's file names the image placeholder <reserved08707>; HF's converter renames it.
-            String token = e.getKey().equals(VocabularyMap.IMAGE_PLACEHOLDER) ? TokenizerVocabulary.META_IMAGE_PLACEHOLDER : e.getKey();
+            String token = metaPlaceholder && e.getKey().equals(VocabularyMap.IMAGE_PLACEHOLDER)
+                    ? TokenizerVocabulary.META_IMAGE_PLACEHOLDER : e.getKey();
             vocab.put(token, e.getValue());
             if (token.startsWith("<")) {
                 added.addObject().put("id", e.getValue()).put("content", token).put("single_word", false).put("lstrip", false)
