@@ -1,11 +1,14 @@
 package dev.cm3leon;
 
+import dev.cm3leon.checkpoint.CheckpointException;
 import dev.cm3leon.checkpoint.CheckpointFolder;
+import dev.cm3leon.checkpoint.MetaCheckpoint;
 import dev.cm3leon.checkpoint.ModelConfig;
 import dev.cm3leon.checkpoint.SpecialTokens;
 import dev.cm3leon.checkpoint.TensorSource;
 import dev.cm3leon.checkpoint.VocabularyMap;
 import dev.cm3leon.checkpoint.VqConfig;
+import dev.cm3leon.checkpoint.VqGanFiles;
 import dev.cm3leon.decode.DecodingOptions;
 import dev.cm3leon.decode.GenerationControl;
 import dev.cm3leon.decode.GenerationLoop;
@@ -49,6 +52,7 @@ public final class Cm3Leon implements AutoCloseable {
     private final ModelConfig config;
     private final TensorSource checkpoint;
     private final SpecialTokens special;
+    private final VqGanFiles vqFiles;
     private final Engine engine;
     private final Optional<ImageTokenSuppression> suppression;
     private final SequenceFormat format;
@@ -59,9 +63,10 @@ public final class Cm3Leon implements AutoCloseable {
     private volatile ImagePreprocessor imagePreprocessor;
     private volatile Optional<dev.cm3leon.retrieval.ClipEmbedder> clip;
 
-    private Cm3Leon(Path folder, ModelConfig config, TensorSource checkpoint, SpecialTokens special, Engine engine,
-                    Optional<TextTokenizer> tokenizer, Optional<ImageCodec> codec) {
+    private Cm3Leon(Path folder, ModelConfig config, TensorSource checkpoint, SpecialTokens special, VqGanFiles vqFiles,
+                    Engine engine, Optional<TextTokenizer> tokenizer, Optional<ImageCodec> codec) {
         this.folder = folder;
+        this.vqFiles = vqFiles;
         this.special = special;
         this.config = config;
         this.checkpoint = checkpoint;
@@ -85,7 +90,8 @@ public final class Cm3Leon implements AutoCloseable {
      */
     public static Cm3Leon load(Path folder, EngineOptions options) {
         CheckpointFolder found = CheckpointFolder.detect(folder);
-        CheckpointFolder.Opened opened = found.open();
+        VqGanFiles vqFiles = found.vqGan(options.vqGan());
+        CheckpointFolder.Opened opened = found.open(vqFiles);
         ModelConfig config = opened.config();
         TensorSource checkpoint = opened.weights();
         try {
@@ -95,7 +101,7 @@ public final class Cm3Leon implements AutoCloseable {
             Engine engine = backend.open(weights, options);
             LOG.debug("loaded {} ({}): {} layers, hidden {}, vocab {}, {} backend", folder, found.layout(), config.numLayers(),
                     config.hiddenSize(), config.vocabSize(), engine.backendName());
-            return new Cm3Leon(folder, config, checkpoint, opened.special(), engine, tokenizer, Optional.empty());
+            return new Cm3Leon(folder, config, checkpoint, opened.special(), vqFiles, engine, tokenizer, Optional.empty());
         } catch (RuntimeException e) {
             checkpoint.close();
             throw e;
@@ -105,7 +111,8 @@ public final class Cm3Leon implements AutoCloseable {
     /** Assembles a model from parts (tests and embedders that bring their own tokenizer or image codec). */
     static Cm3Leon assemble(Path folder, ModelConfig config, TensorSource checkpoint, Engine engine,
                             Optional<TextTokenizer> tokenizer, Optional<ImageCodec> codec) {
-        return new Cm3Leon(folder, config, checkpoint, SpecialTokens.of(config), engine, tokenizer, codec);
+        return new Cm3Leon(folder, config, checkpoint, SpecialTokens.of(config), VqGanFiles.find(List.of(folder), null), engine,
+                tokenizer, codec);
     }
 
     public Path folder() {
@@ -265,17 +272,29 @@ public final class Cm3Leon implements AutoCloseable {
 
     private VqGan buildVq() {
         checkpoint.requireIntact();
-        Optional<TensorSource> meta = VqGan.metaWeights(folder);
+        vqFiles.yaml().filter(y -> !(checkpoint instanceof MetaCheckpoint)).ifPresent(y -> {
+            VqConfig meta = VqConfig.readMetaYaml(y);
+            if (!meta.equals(config.vq().get())) {
+                throw CheckpointException.of(y, "describes " + meta + " but config.json's vq_config is " + config.vq().get());
+            }
+        });
+        Optional<TensorSource> meta = vqFiles.open();
         try {
             List<TensorSource> sources = new ArrayList<>();
             sources.add(checkpoint);          // the model's own tensors first; Meta's file supplies what they lack
             meta.ifPresent(sources::add);
             VqGan v = VqGan.from(config.vq().get(), sources);
-            LOG.debug("image tokenizer ready ({})", v.canDecode() ? "encoder and decoder" : "encoder only");
+            LOG.debug("image tokenizer ready ({}{})", v.canDecode() ? "encoder and decoder" : "encoder only",
+                    vqFiles.weights().map(w -> ", " + w).orElse(""));
             return v;
         } finally {
             meta.ifPresent(TensorSource::close);
         }
+    }
+
+    /** Meta's VQ-GAN files this model looks for its image decoder in, and which of them it found. */
+    public VqGanFiles vqGanFiles() {
+        return vqFiles;
     }
 
     private VqGan requireVq() {

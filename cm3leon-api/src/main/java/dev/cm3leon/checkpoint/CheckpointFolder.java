@@ -112,8 +112,21 @@ public record CheckpointFolder(Layout layout, Path folder, Path modelDir, Option
         return List.copyOf(new LinkedHashSet<>(List.of(paths)));
     }
 
-    /** Reads the config and opens the weights (memory-mapped); the caller closes {@link Opened#weights}. */
+    /** Meta's VQ-GAN files for this checkpoint: at {@code userPath} (null for none), else in {@link #vqFolders}. */
+    public VqGanFiles vqGan(Path userPath) {
+        return VqGanFiles.find(vqFolders, userPath);
+    }
+
+    /** {@link #open(VqGanFiles)} with the VQ-GAN files found in the checkpoint's own folders. */
     public Opened open() {
+        return open(vqGan(null));
+    }
+
+    /**
+     * Reads the config and opens the weights (memory-mapped); the caller closes {@link Opened#weights}. Meta's layout
+     * takes its image tokenizer's shape from {@code vq}'s {@code vqgan.yaml}.
+     */
+    public Opened open(VqGanFiles vq) {
         return switch (layout) {
             case HF -> {
                 Path json = folder.resolve("config.json");
@@ -128,19 +141,18 @@ public record CheckpointFolder(Layout layout, Path folder, Path modelDir, Option
                 ModelConfig reconciled = config.withSpecialTokens(special.bos(), special.eos(), special.pad(), vocabulary);
                 yield new Opened(reconciled, SafetensorsCheckpoint.open(folder), special);
             }
-            case META -> openMeta();
+            case META -> openMeta(vq);
         };
     }
 
-    private Opened openMeta() {
+    private Opened openMeta(VqGanFiles vqFiles) {
         MetaParams p = MetaParams.read(modelDir);
         Path tok = tokenizer.orElseThrow(() -> CheckpointException.of(folder, "Meta's layout needs " + TOKENIZER_FOLDER + "/"
                 + META_TOKENIZER + " (the vocabulary, image tokens included); looked in "
                 + vqFolders.stream().filter(d -> !d.equals(modelDir)).toList()));
         Map<String, Integer> tokens = TokenizerVocabulary.read(tok);
         VocabularyMap vocabulary = VocabularyMap.of(TokenizerVocabulary.asVocabularyMap(tokens), p.vocabSize(), tok);
-        Optional<VqConfig> vq = vqFolders.stream().map(d -> d.resolve("vqgan.yaml")).filter(Files::isRegularFile).findFirst()
-                .map(VqConfig::readMetaYaml);
+        Optional<VqConfig> vq = vqFiles.yaml().map(VqConfig::readMetaYaml);
         if (vq.isPresent() && vocabulary.imageTokenCount() > 0 && vocabulary.imageTokenCount() != vq.get().numEmbeddings()) {
             throw CheckpointException.of(tok, "holds " + vocabulary.imageTokenCount() + " image tokens but vqgan.yaml's n_embed is "
                     + vq.get().numEmbeddings());

@@ -100,6 +100,8 @@ class MetaLayoutTest {
             assertThat(q.data().isNative()).isTrue();
             assertThat(((MetaCheckpoint) m.checkpoint()).joined()).isFalse();
             assertThat(m.checkpoint().tensors()).doesNotContainKey("rope.freqs");
+            assertThat(m.vqGanFiles().weights()).contains(metaSingle.resolve("tokenizer/vqgan.ckpt"));
+            assertThat(m.vq().orElseThrow().canDecode()).isTrue();
         }
     }
 
