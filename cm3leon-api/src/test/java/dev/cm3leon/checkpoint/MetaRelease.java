@@ -27,13 +27,13 @@ import java.util.function.UnaryOperator;
  * shard share one norm: {@link #withQkNormPerShard} makes that variant of the HF weights, the reference to compare
  * against.
  */
-final class MetaRelease {
-    static final Path HF_FIXTURE = Fixtures.path("chameleon/model");
-    static final String MODEL_DIR = "models/7b";
+public final class MetaRelease {
+    public static final Path HF_FIXTURE = Fixtures.path("chameleon/model");
+    public static final String MODEL_DIR = "models/7b";
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** A tensor as f32 values, row-major. */
-    record Array(long[] shape, float[] data) {
+    public record Array(long[] shape, float[] data) {
         int rows() {
             return (int) shape[0];
         }
@@ -63,12 +63,12 @@ final class MetaRelease {
     private MetaRelease() {
     }
 
-    static ModelConfig fixtureConfig() {
+    public static ModelConfig fixtureConfig() {
         return ModelConfig.read(HF_FIXTURE.resolve("config.json"));
     }
 
     /** The fixture's decoder tensors under HF's names (the VQ encoder's are left out, as Meta keeps them apart). */
-    static Map<String, Array> fixtureTensors() {
+    public static Map<String, Array> fixtureTensors() {
         Map<String, Array> out = new LinkedHashMap<>();
         try (SafetensorsCheckpoint ck = SafetensorsCheckpoint.open(HF_FIXTURE)) {
             ck.tensors().values().stream().filter(t -> !t.name().startsWith("model.vqmodel."))
@@ -78,7 +78,7 @@ final class MetaRelease {
     }
 
     /** The HF weights with each shard's heads sharing the QK-norm of the shard's first head. */
-    static Map<String, Array> withQkNormPerShard(Map<String, Array> hf, int shards) {
+    public static Map<String, Array> withQkNormPerShard(Map<String, Array> hf, int shards) {
         Map<String, Array> out = new LinkedHashMap<>(hf);
         hf.forEach((name, a) -> {
             if (!name.contains("_norm.") || !name.contains("self_attn")) return;
@@ -91,7 +91,7 @@ final class MetaRelease {
     }
 
     /** An HF folder with the fixture's config files and these tensors (the VQ encoder copied from the fixture). */
-    static Path writeHf(Path dir, Map<String, Array> hf) {
+    public static Path writeHf(Path dir, Map<String, Array> hf) {
         try {
             Files.createDirectories(dir);
             for (String f : List.of("config.json", "generation_config.json", "preprocessor_config.json")) {
@@ -131,7 +131,7 @@ final class MetaRelease {
      * Writes the release under {@code root}: {@code models/7b/} with the weights split into {@code shards} files and
      * the params files, {@code tokenizer/} with the text tokenizer and Meta's VQ-GAN files.
      */
-    static Path writeMeta(Path root, Map<String, Array> hf, int shards) {
+    public static Path writeMeta(Path root, Map<String, Array> hf, int shards) {
         ModelConfig c = fixtureConfig();
         Path model = root.resolve(MODEL_DIR), tokenizer = root.resolve("tokenizer");
         try {
