@@ -1,11 +1,14 @@
 package dev.cm3leon;
 
 import dev.cm3leon.checkpoint.CheckpointException;
+import dev.cm3leon.checkpoint.CheckpointFolder;
+import dev.cm3leon.checkpoint.MetaCheckpoint;
 import dev.cm3leon.checkpoint.ModelConfig;
-import dev.cm3leon.checkpoint.SafetensorsCheckpoint;
+import dev.cm3leon.checkpoint.SpecialTokens;
 import dev.cm3leon.checkpoint.TensorSource;
 import dev.cm3leon.checkpoint.VocabularyMap;
 import dev.cm3leon.checkpoint.VqConfig;
+import dev.cm3leon.checkpoint.VqGanFiles;
 import dev.cm3leon.decode.DecodingOptions;
 import dev.cm3leon.decode.GenerationControl;
 import dev.cm3leon.decode.GenerationLoop;
@@ -47,7 +50,9 @@ public final class Cm3Leon implements AutoCloseable {
 
     private final Path folder;
     private final ModelConfig config;
-    private final SafetensorsCheckpoint checkpoint;
+    private final TensorSource checkpoint;
+    private final SpecialTokens special;
+    private final VqGanFiles vqFiles;
     private final Engine engine;
     private final Optional<ImageTokenSuppression> suppression;
     private final SequenceFormat format;
@@ -58,9 +63,11 @@ public final class Cm3Leon implements AutoCloseable {
     private volatile ImagePreprocessor imagePreprocessor;
     private volatile Optional<dev.cm3leon.retrieval.ClipEmbedder> clip;
 
-    private Cm3Leon(Path folder, ModelConfig config, SafetensorsCheckpoint checkpoint, Engine engine,
-                    Optional<TextTokenizer> tokenizer, Optional<ImageCodec> codec) {
+    private Cm3Leon(Path folder, ModelConfig config, TensorSource checkpoint, SpecialTokens special, VqGanFiles vqFiles,
+                    Engine engine, Optional<TextTokenizer> tokenizer, Optional<ImageCodec> codec) {
         this.folder = folder;
+        this.vqFiles = vqFiles;
+        this.special = special;
         this.config = config;
         this.checkpoint = checkpoint;
         this.engine = engine;
@@ -77,20 +84,24 @@ public final class Cm3Leon implements AutoCloseable {
         return load(folder, EngineOptions.defaults());
     }
 
+    /**
+     * Loads a checkpoint folder in any layout {@link CheckpointFolder#detect} knows: HF Chameleon, or Meta's original
+     * release (its root or its {@code models/<size>} folder).
+     */
     public static Cm3Leon load(Path folder, EngineOptions options) {
-        if (!Files.isDirectory(folder)) throw CheckpointException.of(folder, "not a checkpoint folder");
-        ModelConfig config = ModelConfig.read(folder.resolve("config.json"));
-        SafetensorsCheckpoint checkpoint = SafetensorsCheckpoint.open(folder);
+        CheckpointFolder found = CheckpointFolder.detect(folder);
+        VqGanFiles vqFiles = found.vqGan(options.vqGan());
+        CheckpointFolder.Opened opened = found.open(vqFiles);
+        ModelConfig config = opened.config();
+        TensorSource checkpoint = opened.weights();
         try {
             DecoderWeights weights = DecoderWeights.from(checkpoint, config);
-            Path tokenizerFile = folder.resolve("tokenizer.json");
-            Optional<TextTokenizer> tokenizer = Files.isRegularFile(tokenizerFile)
-                    ? Optional.of(TextTokenizer.load(tokenizerFile)) : Optional.empty();
-            Backend backend = Backends.select(options);
+            Optional<TextTokenizer> tokenizer = found.tokenizer().map(TextTokenizer::load);
+            Backend backend = Backends.select(options, config);
             Engine engine = backend.open(weights, options);
-            LOG.debug("loaded {}: {} layers, hidden {}, vocab {}, {} backend", folder, config.numLayers(),
+            LOG.debug("loaded {} ({}): {} layers, hidden {}, vocab {}, {} backend", folder, found.layout(), config.numLayers(),
                     config.hiddenSize(), config.vocabSize(), engine.backendName());
-            return new Cm3Leon(folder, config, checkpoint, engine, tokenizer, Optional.empty());
+            return new Cm3Leon(folder, config, checkpoint, opened.special(), vqFiles, engine, tokenizer, Optional.empty());
         } catch (RuntimeException e) {
             checkpoint.close();
             throw e;
@@ -98,9 +109,10 @@ public final class Cm3Leon implements AutoCloseable {
     }
 
     /** Assembles a model from parts (tests and embedders that bring their own tokenizer or image codec). */
-    static Cm3Leon assemble(Path folder, ModelConfig config, SafetensorsCheckpoint checkpoint, Engine engine,
+    static Cm3Leon assemble(Path folder, ModelConfig config, TensorSource checkpoint, Engine engine,
                             Optional<TextTokenizer> tokenizer, Optional<ImageCodec> codec) {
-        return new Cm3Leon(folder, config, checkpoint, engine, tokenizer, codec);
+        return new Cm3Leon(folder, config, checkpoint, SpecialTokens.of(config), VqGanFiles.find(List.of(folder), null), engine,
+                tokenizer, codec);
     }
 
     public Path folder() {
@@ -111,11 +123,20 @@ public final class Cm3Leon implements AutoCloseable {
         return config;
     }
 
+    /**
+     * The special ids as the tokenizer gives them, and the ids that end a generated answer ({@code eos_token_id},
+     * every one of a list, and the family's turn-end token).
+     */
+    public SpecialTokens specialTokens() {
+        return special;
+    }
+
     public Engine engine() {
         return engine;
     }
 
-    public SafetensorsCheckpoint checkpoint() {
+    /** The decoder's tensors under HF's names, whatever the folder's layout. */
+    public TensorSource checkpoint() {
         return checkpoint;
     }
 
@@ -251,17 +272,29 @@ public final class Cm3Leon implements AutoCloseable {
 
     private VqGan buildVq() {
         checkpoint.requireIntact();
-        Optional<TensorSource> meta = VqGan.metaWeights(folder);
+        vqFiles.yaml().filter(y -> !(checkpoint instanceof MetaCheckpoint)).ifPresent(y -> {
+            VqConfig meta = VqConfig.readMetaYaml(y);
+            if (!meta.equals(config.vq().get())) {
+                throw CheckpointException.of(y, "describes " + meta + " but config.json's vq_config is " + config.vq().get());
+            }
+        });
+        Optional<TensorSource> meta = vqFiles.open();
         try {
             List<TensorSource> sources = new ArrayList<>();
             sources.add(checkpoint);          // the model's own tensors first; Meta's file supplies what they lack
             meta.ifPresent(sources::add);
             VqGan v = VqGan.from(config.vq().get(), sources);
-            LOG.debug("image tokenizer ready ({})", v.canDecode() ? "encoder and decoder" : "encoder only");
+            LOG.debug("image tokenizer ready ({}{})", v.canDecode() ? "encoder and decoder" : "encoder only",
+                    vqFiles.weights().map(w -> ", " + w).orElse(""));
             return v;
         } finally {
             meta.ifPresent(TensorSource::close);
         }
+    }
+
+    /** Meta's VQ-GAN files this model looks for its image decoder in, and which of them it found. */
+    public VqGanFiles vqGanFiles() {
+        return vqFiles;
     }
 
     private VqGan requireVq() {

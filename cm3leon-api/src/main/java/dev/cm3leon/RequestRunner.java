@@ -45,7 +45,7 @@ final class RequestRunner {
             ModalityState modality = new ModalityState(format.vocabulary(), r.model.config().vocabSize(), tokensPerImage,
                     output, startsInImage);
             seqs.add(new GenerationLoop.Sequence(streams, o.chainFor(s, amateur), modality, root.split(), maxNew,
-                    r.model.config().eosId()));
+                    r.model.specialTokens().stops()));
         }
         int total = maxNew * o.samples();
         AtomicInteger done = new AtomicInteger();

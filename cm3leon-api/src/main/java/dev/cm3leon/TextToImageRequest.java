@@ -25,7 +25,8 @@ public final class TextToImageRequest extends Request<GeneratedImage, TextToImag
         this.condition = condition;
         model.format().requireImages();
         if (!model.format().codec().canDecode()) {
-            throw new InvalidRequestException("this checkpoint has no VQ decoder (model.vqmodel.decoder.*): it cannot draw images");
+            throw new InvalidRequestException("this checkpoint has no VQ-GAN decoder (model.vqmodel.decoder.*), so it cannot draw "
+                    + "images; to enable image output, " + model.vqGanFiles().whatEnablesImageOutput());
         }
         model.format().templates().template(task);
     }

@@ -42,6 +42,41 @@ public record ModelConfig(String modelType, int hiddenSize, int intermediateSize
         return numHeads * headDim;
     }
 
+    /** This config with the special ids (and vocabulary) the tokenizer gives, see {@link SpecialTokens}. */
+    public ModelConfig withSpecialTokens(int bos, int eos, int pad, Optional<VocabularyMap> vocabulary) {
+        return new ModelConfig(modelType, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim, vocabSize,
+                maxPositions, ropeTheta, rmsNormEps, swinNorm, qkNorm, tieWordEmbeddings, bos, eos, pad, torchDtype,
+                vocabulary, vq, interleavedRope);
+    }
+
+    /** The RoPE type this engine runs: unscaled rotary embeddings. */
+    public static final String DEFAULT_ROPE = "default";
+
+    /**
+     * {@code rope_theta}, from transformers v5's {@code rope_parameters} ({@code {rope_type, rope_theta}}) or the
+     * older top-level field; a scaled RoPE type is refused by name rather than run as plain RoPE.
+     */
+    static double ropeTheta(ConfigReader c) {
+        for (String field : new String[]{"rope_parameters", "rope_scaling"}) {
+            if (!c.has(field)) continue;
+            ConfigReader r = c.object(field);
+            String type = r.optString("rope_type", r.optString("type", null));
+            if (type == null) throw c.error(field, "has no rope_type");
+            if (!type.equals(DEFAULT_ROPE)) {
+                throw c.error(field, "has RoPE type '" + type + "'; only '" + DEFAULT_ROPE + "' (unscaled RoPE) is supported");
+            }
+        }
+        if (!c.has("rope_parameters") || !c.object("rope_parameters").has("rope_theta")) {
+            return c.optPositiveDouble("rope_theta", 10000.0);
+        }
+        double theta = c.object("rope_parameters").requirePositiveDouble("rope_theta");
+        if (c.has("rope_theta") && c.requirePositiveDouble("rope_theta") != theta) {
+            throw c.error("rope_theta", "(" + c.requirePositiveDouble("rope_theta") + ") differs from rope_parameters.rope_theta ("
+                    + theta + ")");
+        }
+        return theta;
+    }
+
     public static ModelConfig read(Path configJson) {
         ConfigReader c = ConfigReader.read(configJson);
         String type = c.optString("model_type", null);
@@ -63,7 +98,7 @@ public record ModelConfig(String modelType, int hiddenSize, int intermediateSize
             throw c.error("head_dim", "must equal hidden_size / num_attention_heads = " + headDim);
         }
         if (headDim % 2 != 0) throw c.error("num_attention_heads", "gives an odd head dimension " + headDim + "; RoPE needs it even");
-        if (c.has("rope_scaling")) throw c.error("rope_scaling", "is set; only unscaled RoPE is supported");
+        double ropeTheta = ropeTheta(c);
         if (c.optBoolean("attention_bias", false)) throw c.error("attention_bias", "true is not supported");
         if (c.optBoolean("mlp_bias", false)) throw c.error("mlp_bias", "true is not supported");
         String act = c.optString("hidden_act", "silu");
@@ -96,14 +131,16 @@ public record ModelConfig(String modelType, int hiddenSize, int intermediateSize
                     + vocabulary.get().imageTokenCount() + " image tokens in vocabulary_map");
         }
         int bos = c.optInt("bos_token_id", 0, 0);
-        int eos = c.optInt("eos_token_id", 2, 0);
+        int[] eosIds = c.has("eos_token_id") ? SpecialTokens.ids(c, "eos_token_id", vocab) : new int[]{2};
+        if (eosIds.length == 0) throw c.error("eos_token_id", "is an empty list");
+        int eos = eosIds[0];      // the others are stop tokens too (SpecialTokens)
         int pad = c.optInt("pad_token_id", 1, 0);
         for (var e : Map.of("bos_token_id", bos, "eos_token_id", eos, "pad_token_id", pad).entrySet()) {
             if (e.getValue() >= vocab) throw c.error(e.getKey(), "(" + e.getValue() + ") is outside the vocabulary of " + vocab);
         }
         return new ModelConfig(type, hidden, c.requireInt("intermediate_size", 1), c.requireInt("num_hidden_layers", 1),
                 heads, kvHeads, headDim, vocab, maxPos,
-                c.optPositiveDouble("rope_theta", 10000.0), c.optPositiveDouble("rms_norm_eps", 1e-5),
+                ropeTheta, c.optPositiveDouble("rms_norm_eps", 1e-5),
                 c.optBoolean("swin_norm", false), chameleon, c.optBoolean("tie_word_embeddings", false),
                 bos, eos, pad, c.optString("torch_dtype", "float32"), vocabulary, vq, false);
     }

@@ -135,6 +135,7 @@ public final class SafetensorsCheckpoint implements TensorSource {
     }
 
     /** Throws if a file of the checkpoint was cut short on disk since it was loaded (see {@link SafetensorsFile#requireIntact}). */
+    @Override
     public void requireIntact() {
         files.forEach(SafetensorsFile::requireIntact);
     }

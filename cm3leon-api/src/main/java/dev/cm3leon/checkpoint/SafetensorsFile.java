@@ -17,9 +17,7 @@ import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CoderResult;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -49,17 +47,15 @@ public final class SafetensorsFile implements TensorSource {
     private final Map<String, Tensor> tensors;
     private final Map<String, String> metadata;
 
-    private final long mappedSize;
-    private final Object fileKey;
+    private final MappedFileWatch watch;
 
     private SafetensorsFile(Path path, Arena arena, Map<String, Tensor> tensors, Map<String, String> metadata,
-                            long mappedSize, Object fileKey) {
+                            MappedFileWatch watch) {
         this.path = path;
         this.arena = arena;
         this.tensors = tensors;
         this.metadata = metadata;
-        this.mappedSize = mappedSize;
-        this.fileKey = fileKey;
+        this.watch = watch;
     }
 
     /** Maps and validates {@code path}; throws {@link CheckpointException} naming the file on any defect. */
@@ -96,7 +92,7 @@ public final class SafetensorsFile implements TensorSource {
             MemorySegment dataSection = whole.asSlice(dataStart, fileSize - dataStart);
             Map<String, String> metadata = new LinkedHashMap<>();
             Map<String, Tensor> tensors = parseHeader(path, header, dataSection, metadata);
-            return new SafetensorsFile(path, arena, tensors, metadata, fileSize, fileKey(path));
+            return new SafetensorsFile(path, arena, tensors, metadata, MappedFileWatch.of(path, fileSize));
         } catch (IOException e) {
             arena.close();
             throw new CheckpointException(path + ": cannot read: " + e.getMessage(), e);
@@ -106,30 +102,10 @@ public final class SafetensorsFile implements TensorSource {
         }
     }
 
-    /**
-     * Throws if the file was cut short in place since it was mapped. Reading the lost pages would then fault, and
-     * while a plain read turns that into an {@link InternalError}, the Vector API's compiled loads crash the JVM
-     * (SIGBUS). A file replaced by a rename is harmless: the mapping keeps the old one.
-     */
+    /** Throws if the file was cut short in place since it was mapped (see {@link MappedFileWatch}). */
+    @Override
     public void requireIntact() {
-        if (fileKey == null) return;
-        try {
-            BasicFileAttributes now = Files.readAttributes(path, BasicFileAttributes.class);
-            if (fileKey.equals(now.fileKey()) && now.size() < mappedSize) {
-                throw CheckpointException.of(path, "was cut from " + mappedSize + " to " + now.size()
-                        + " bytes on disk while loaded; reload the model (replace checkpoint files by renaming, not in place)");
-            }
-        } catch (IOException e) {
-            // Deleted or unreadable now: the mapping still holds the data it was made from.
-        }
-    }
-
-    private static Object fileKey(Path path) {
-        try {
-            return Files.readAttributes(path, BasicFileAttributes.class).fileKey();
-        } catch (IOException e) {
-            return null;
-        }
+        watch.requireIntact();
     }
 
     private static void readFully(FileChannel channel, ByteBuffer buf, long position, Path path) throws IOException {

@@ -18,6 +18,13 @@ public interface TensorSource extends AutoCloseable {
         return find(name).orElseThrow(() -> new CheckpointException(describe() + ": missing tensor '" + name + "'"));
     }
 
+    /**
+     * Throws if a mapped file of the source was cut short on disk since it was opened (reading its lost pages would
+     * crash the JVM); sources that map nothing have nothing to check.
+     */
+    default void requireIntact() {
+    }
+
     @Override
     void close();
 }

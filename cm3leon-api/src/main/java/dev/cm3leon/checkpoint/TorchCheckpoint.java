@@ -236,6 +236,11 @@ public final class TorchCheckpoint implements TensorSource {
     }
 
     @Override
+    public void requireIntact() {
+        zip.requireIntact();
+    }
+
+    @Override
     public void close() {
         zip.close();
     }

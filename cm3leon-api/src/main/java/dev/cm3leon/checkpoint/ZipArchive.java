@@ -41,12 +41,19 @@ final class ZipArchive implements AutoCloseable {
     private final Arena arena;
     private final MemorySegment file;
     private final Map<String, Entry> entries;
+    private final MappedFileWatch watch;
 
     private ZipArchive(Path path, Arena arena, MemorySegment file, Map<String, Entry> entries) {
         this.path = path;
         this.arena = arena;
         this.file = file;
         this.entries = entries;
+        this.watch = MappedFileWatch.of(path, file.byteSize());
+    }
+
+    /** Throws if the archive was cut short in place since it was mapped (see {@link MappedFileWatch}). */
+    void requireIntact() {
+        watch.requireIntact();
     }
 
     static ZipArchive open(Path path) {

@@ -12,6 +12,14 @@ public interface Backend {
 
     Engine open(DecoderWeights weights, EngineOptions options);
 
+    /**
+     * Why this backend cannot run a model of this architecture, or empty when it can; {@link Backends#select} passes
+     * over a backend that says why rather than let it compute something else.
+     */
+    default java.util.Optional<String> unsupported(dev.cm3leon.checkpoint.ModelConfig config) {
+        return java.util.Optional.empty();
+    }
+
     record Availability(boolean available, String reason) {
         public static Availability yes(String why) {
             return new Availability(true, why);

@@ -2,6 +2,7 @@ package dev.cm3leon.engine;
 
 import dev.cm3leon.checkpoint.DType;
 
+import java.nio.file.Path;
 import java.util.Locale;
 
 /**
@@ -17,8 +18,13 @@ import java.util.Locale;
  * @param prefillChunk the most tokens (all streams of a step together) the CPU backend runs through one forward pass;
  *                     a longer prompt is run in chunks of this many, so its activations take memory for a chunk, not
  *                     for the whole prompt. 0 for the default, {@value #DEFAULT_PREFILL_CHUNK}
+ * @param vqGan        where Meta's VQ-GAN files are, for a checkpoint that lacks the image decoder (HF's converter
+ *                     drops it): a folder holding {@code vqgan.yaml} with {@code vqgan.ckpt} or
+ *                     {@code vqgan.safetensors}, or one of those weight files (its {@code vqgan.yaml} beside it);
+ *                     null to look only in the checkpoint folder and its {@code tokenizer/}
  */
-public record EngineOptions(String backend, boolean castToBf16, DType quantization, long kvCacheBytes, int prefillChunk) {
+public record EngineOptions(String backend, boolean castToBf16, DType quantization, long kvCacheBytes, int prefillChunk,
+                            Path vqGan) {
     /** Enough rows that a chunk's matrix products stay compute-bound: each weight loaded serves 256 tokens. */
     public static final int DEFAULT_PREFILL_CHUNK = 256;
 
@@ -28,6 +34,10 @@ public record EngineOptions(String backend, boolean castToBf16, DType quantizati
         }
         if (kvCacheBytes < 0) throw new IllegalArgumentException("kvCacheBytes must be ≥ 0, got " + kvCacheBytes);
         if (prefillChunk < 0) throw new IllegalArgumentException("prefillChunk must be ≥ 0 (0 for the default), got " + prefillChunk);
+    }
+
+    public EngineOptions(String backend, boolean castToBf16, DType quantization, long kvCacheBytes, int prefillChunk) {
+        this(backend, castToBf16, quantization, kvCacheBytes, prefillChunk, null);
     }
 
     public EngineOptions(String backend, boolean castToBf16, DType quantization, long kvCacheBytes) {
@@ -47,11 +57,11 @@ public record EngineOptions(String backend, boolean castToBf16, DType quantizati
     }
 
     public static EngineOptions defaults() {
-        return new EngineOptions(System.getProperty("cm3leon.backend"), false, null, 0, 0);
+        return new EngineOptions(System.getProperty("cm3leon.backend"), false, null, 0, 0, null);
     }
 
     public EngineOptions withBackend(String name) {
-        return new EngineOptions(name, castToBf16, quantization, kvCacheBytes, prefillChunk);
+        return new EngineOptions(name, castToBf16, quantization, kvCacheBytes, prefillChunk, vqGan);
     }
 
     /** The prefill chunk in effect: {@link #prefillChunk} or, where that is 0, the default. */
@@ -61,22 +71,27 @@ public record EngineOptions(String backend, boolean castToBf16, DType quantizati
 
     /** Runs prompts through the CPU backend at most {@code tokens} at a time (0 for the default). */
     public EngineOptions withPrefillChunk(int tokens) {
-        return new EngineOptions(backend, castToBf16, quantization, kvCacheBytes, tokens);
+        return new EngineOptions(backend, castToBf16, quantization, kvCacheBytes, tokens, vqGan);
     }
 
     /** Quantize weights at load: {@code "q8_0"}, {@code "q4_0"}, or {@code "none"}/null to keep them as stored. */
     public EngineOptions quantize(String type) {
-        if (type == null || type.equalsIgnoreCase("none")) return new EngineOptions(backend, castToBf16, null, kvCacheBytes, prefillChunk);
+        if (type == null || type.equalsIgnoreCase("none")) return new EngineOptions(backend, castToBf16, null, kvCacheBytes, prefillChunk, vqGan);
         DType t = switch (type.toLowerCase(Locale.ROOT)) {
             case "q8_0" -> DType.Q8_0;
             case "q4_0" -> DType.Q4_0;
             default -> throw new IllegalArgumentException("unknown quantization '" + type + "'; expected q8_0, q4_0 or none");
         };
-        return new EngineOptions(backend, castToBf16, t, kvCacheBytes, prefillChunk);
+        return new EngineOptions(backend, castToBf16, t, kvCacheBytes, prefillChunk, vqGan);
+    }
+
+    /** Looks for Meta's VQ-GAN files (the image decoder) at {@code path} before the checkpoint's own folders. */
+    public EngineOptions withVqGan(Path path) {
+        return new EngineOptions(backend, castToBf16, quantization, kvCacheBytes, prefillChunk, path);
     }
 
     /** Caps the KV memory of all running requests together; a request that would pass it fails alone. */
     public EngineOptions withKvCacheBudget(long bytes) {
-        return new EngineOptions(backend, castToBf16, quantization, bytes, prefillChunk);
+        return new EngineOptions(backend, castToBf16, quantization, bytes, prefillChunk, vqGan);
     }
 }

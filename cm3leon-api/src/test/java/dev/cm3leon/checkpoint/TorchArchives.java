@@ -95,6 +95,25 @@ final class TorchArchives {
         return p.op('s').op('s').op('.').bytes();
     }
 
+    /**
+     * {@code torch.save(dict)} of F32 tensors, as Meta saves {@code consolidated.pth}: a plain dict (no
+     * {@code state_dict} wrapper), each tensor contiguous in its own storage. Values are [shape, data] pairs.
+     */
+    static Path writeTensors(Path file, Map<String, Map.Entry<long[], float[]>> tensors) {
+        Pickle p = new Pickle().proto().op('}');
+        Map<String, byte[]> storages = new LinkedHashMap<>();
+        for (var e : tensors.entrySet()) {
+            long[] shape = e.getValue().getKey();
+            long[] stride = new long[shape.length];
+            for (int d = shape.length - 1, s = 1; d >= 0; s *= (int) shape[d], d--) stride[d] = s;
+            String key = Integer.toString(storages.size());
+            float[] data = e.getValue().getValue();
+            p.str(e.getKey()).tensor("FloatStorage", key, data.length, 0, shape, stride).op('s');
+            storages.put(key, floats(data));
+        }
+        return write(file, p.op('.').bytes(), storages, false);
+    }
+
     /** Writes {@code archive/data.pkl} and the storages, stored or deflated, as torch.save lays them out. */
     static Path write(Path file, byte[] pickle, Map<String, byte[]> storages, boolean deflate) {
         Map<String, byte[]> entries = new LinkedHashMap<>();

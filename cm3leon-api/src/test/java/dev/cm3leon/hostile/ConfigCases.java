@@ -88,8 +88,14 @@ final class ConfigCases {
                 "pad_token_id", "head_dim");
         String[] badInts = {"\"64\"", "64.5", "true", "[64]", "{\"value\":64}", "-1", "2147483648", "1e300"};
         for (String f : ints) {
-            for (String v : badInts) edit(f + " = " + v, c -> c.set(f, json(v)), "'" + f + "'");
+            for (String v : badInts) {
+                // A list of end ids is how newer configs state several; a list of bad ones is still refused.
+                String bad = f.equals("eos_token_id") && v.equals("[64]") ? "[2, \"x\"]" : v;
+                edit(f + " = " + bad, c -> c.set(f, json(bad)), "'" + f + "'");
+            }
         }
+        edit("eos_token_id = []", c -> c.set("eos_token_id", json("[]")), "'eos_token_id'");
+        edit("eos_token_id = [2, 4000]", c -> c.set("eos_token_id", json("[2, 4000]")), "'eos_token_id'");
         for (String f : List.of("rope_theta", "rms_norm_eps")) {
             for (String v : new String[]{"\"1e-5\"", "-1", "0", "true", "1e400"}) edit(f + " = " + v, c -> c.set(f, json(v)), "'" + f + "'");
         }

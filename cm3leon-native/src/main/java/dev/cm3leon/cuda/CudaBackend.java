@@ -58,6 +58,15 @@ public final class CudaBackend implements Backend {
         }
     }
 
+    /** The device kernels rotate RoPE halves (HF's order); rows kept in interleaved-pair order would be rotated wrongly. */
+    @Override
+    public java.util.Optional<String> unsupported(dev.cm3leon.checkpoint.ModelConfig config) {
+        return config.interleavedRope()
+                ? java.util.Optional.of("its query and key rows are in RoPE's interleaved-pair order (Meta's original layout, "
+                + "GGUF), which the CUDA kernels do not rotate; the CPU backend runs it")
+                : java.util.Optional.empty();
+    }
+
     @Override
     public Engine open(DecoderWeights weights, EngineOptions options) {
         CudaDevice device = CudaDevice.open(0);

@@ -16,6 +16,11 @@ final class ModelOption {
     @Option(names = "--backend", description = "cpu or cuda (default: the best available)")
     String backend;
 
+    @Option(names = "--vqgan", paramLabel = "PATH", description = "Meta's VQ-GAN files (a folder with vqgan.yaml and "
+            + "vqgan.ckpt or vqgan.safetensors, or one of those files) for a checkpoint without the image decoder "
+            + "(default: looked for in the model folder and its tokenizer/)")
+    Path vqgan;
+
     Path folder() {
         if (model != null) return model;
         String home = System.getProperty("cm3leon.home");
@@ -27,6 +32,6 @@ final class ModelOption {
     }
 
     Cm3Leon load() {
-        return Cm3Leon.load(folder(), EngineOptions.defaults().withBackend(backend));
+        return Cm3Leon.load(folder(), EngineOptions.defaults().withBackend(backend).withVqGan(vqgan));
     }
 }
