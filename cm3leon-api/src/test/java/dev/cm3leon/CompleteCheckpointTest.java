@@ -71,7 +71,7 @@ class CompleteCheckpointTest {
     void encoderOnlyCheckpointRefusesToDrawButStillReads() throws IOException {
         try (Cm3Leon hfOnly = Cm3Leon.load(Fixtures.path("chameleon/model"), EngineOptions.defaults().withBackend("cpu"))) {
             assertThatThrownBy(() -> hfOnly.textToImage("x")).isInstanceOf(InvalidRequestException.class)
-                    .hasMessageContaining("no VQ decoder");
+                    .hasMessageContaining("no VQ-GAN decoder").hasMessageContaining("vqgan.yaml").hasMessageContaining("--vqgan PATH");
             BufferedImage image = ImageIO.read(Fixtures.path("chameleon/image.png").toFile());
             assertThat(hfOnly.imageTokens(image)).hasSize(64);
         }
