@@ -53,21 +53,13 @@ peer_java=("$JAVA_HOME/bin/java" --enable-preview --add-modules jdk.incubator.ve
   -Djava.util.concurrent.ForkJoinPool.common.parallelism=$((threads - 1)) -cp "$classes" com.llama4j.Llama3)
 prompt="Why is the sky blue?"
 
-stats() {   # mean ± sample stddev of the numbers on stdin
-  awk '{ s += $1; q += $1 * $1; n++ } END { m = s / n; v = n > 1 ? (q - n * m * m) / (n - 1) : 0; if (v < 0) v = 0;
-         printf "%.2f ± %.2f", m, sqrt(v) }'
-}
-load() { cut -d' ' -f1 /proc/loadavg; }
+. "$root/benchmarks/peer/common.sh"
 
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores; JDK $("$JAVA_HOME/bin/java" -version 2>&1 | head -n 1)"
 echo "threads $threads, $tokens generated tokens, $reps runs each, alternated"
 summary=()
 for type in ${types//,/ }; do
-  model="$models/llama-$type/synthetic-llama-1B.gguf"
-  if [ ! -f "$model" ]; then
-    "$root/bin/cm3leon" bench --synthetic llama-1B --synthetic-format gguf --synthetic-type "$type" \
-      --dir "$models/llama-$type" -p 0 -n 0 | head -n 1
-  fi
+  model="$(synthetic_model "$type")"
   # llama3.java's context must hold its prompt (chat layout + bytes) and the generated tokens; the first generated
   # token comes from the prompt's logits, so a context of prompt + N − 1 positions generates N.
   promptTokens="$("${peer_java[@]}" --model "$model" --prompt "$prompt" --max-tokens 1 --temperature 0 --stream false 2>&1 \

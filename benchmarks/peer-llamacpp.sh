@@ -45,12 +45,8 @@ if [ ! -d "$peer/node_modules/node-llama-cpp" ]; then
 fi
 cp "$root/benchmarks/peer/llamacpp-bench.mjs" "$peer/"
 
-stats() {   # mean ± sample stddev of the numbers on stdin
-  awk '{ s += $1; q += $1 * $1; n++ } END { m = s / n; v = n > 1 ? (q - n * m * m) / (n - 1) : 0; if (v < 0) v = 0;
-         printf "%.1f ± %.1f", m, sqrt(v) }'
-}
+. "$root/benchmarks/peer/common.sh"
 mean() { awk '{ s += $1; n++ } END { printf "%.2f", s / n }'; }
-load() { cut -d' ' -f1 /proc/loadavg; }
 native_read() {   # GB/s (10^9 B/s) of a native streaming read on $threads threads, or "-" without sysbench
   if command -v sysbench >/dev/null; then
     sysbench memory --memory-oper=read --memory-block-size=1G --memory-total-size=32G --threads="$threads" run 2>/dev/null \
@@ -66,11 +62,7 @@ echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(n
 echo "threads $threads, pp$prompt and tg$tokens, $reps runs each, alternated"
 summary=()
 for type in ${types//,/ }; do
-  model="$models/llama-$type/synthetic-llama-1B.gguf"
-  if [ ! -f "$model" ]; then
-    "$root/bin/cm3leon" bench --synthetic llama-1B --synthetic-format gguf --synthetic-type "$type" \
-      --dir "$models/llama-$type" -p 0 -n 0 2>/dev/null | head -n 1
-  fi
+  model="$(synthetic_model "$type")"
   read_gbs="$(native_read)"
   echo "$type: native streaming read (sysbench, $threads threads) $read_gbs GB/s"
   ours_tg=(); ours_pp=(); theirs_tg=(); theirs_pp=(); cpu=""
@@ -89,8 +81,8 @@ for type in ${types//,/ }; do
     ours_tg+=("$otg"); ours_pp+=("$opp")
   done
   [ -n "$cpu" ] && echo "  llama.cpp reports: $cpu"
-  a="$(printf '%s\n' "${theirs_tg[@]}" | stats)"; b="$(printf '%s\n' "${ours_tg[@]}" | stats)"
-  c="$(printf '%s\n' "${theirs_pp[@]}" | stats)"; d="$(printf '%s\n' "${ours_pp[@]}" | stats)"
+  a="$(printf '%s\n' "${theirs_tg[@]}" | stats 1)"; b="$(printf '%s\n' "${ours_tg[@]}" | stats 1)"
+  c="$(printf '%s\n' "${theirs_pp[@]}" | stats 1)"; d="$(printf '%s\n' "${ours_pp[@]}" | stats 1)"
   rtg="$(awk -v x="$(printf '%s\n' "${ours_tg[@]}" | mean)" -v y="$(printf '%s\n' "${theirs_tg[@]}" | mean)" 'BEGIN { printf "%.2f", x / y }')"
   rpp="$(awk -v x="$(printf '%s\n' "${ours_pp[@]}" | mean)" -v y="$(printf '%s\n' "${theirs_pp[@]}" | mean)" 'BEGIN { printf "%.2f", x / y }')"
   summary+=("| $type | $a | $b | **${rtg}×** | $c | $d | ${rpp}× | $read_gbs |")

@@ -1,7 +1,7 @@
 // The row loops shared by the block types (Q8_0, Q4_0): included by each after it defines BLOCK, BLOCK_BYTES and
-// block_avx512 / block_avx2, which add one block into chain c of every stream's accumulators. Blocks alternate
-// between two chains so the scale's FMA does not wait on the previous block's; the entry points are
-// cm3_dots_<OP>_avx512 and cm3_dots_<OP>_avx2.
+// block_avx512 / block_avx2, which decode one block and add it into chain c of every stream's accumulators
+// (cm3_add_block_*). Blocks alternate between two chains so the scale's FMA does not wait on the previous block's;
+// the entry points are cm3_dots_<OP>_avx512 and cm3_dots_<OP>_avx2.
 #ifndef BLOCK_BYTES
 #error "define BLOCK, BLOCK_BYTES and the block bodies before including block_rows.h"
 #endif
@@ -67,49 +67,8 @@ CM3_AVX2 CM3_INLINE void row_avx2(const uint8_t *w, int64_t cols, const float *x
     for (int i = 0; i < m; i++) out[i * rows] = cm3_sum8(_mm256_add_ps(acc[i][0], acc[i][1]));
 }
 
-#define ROWS(body, isa, pairs)                                                                                   \
-    isa static void rows_##body(const uint8_t *w, int64_t cols, int32_t rows, int32_t r0, int32_t r1,              \
-                                const float *x, int32_t n, float *out) {                                          \
-        const int64_t row_bytes = cols / BLOCK * BLOCK_BYTES;                                                    \
-        int32_t r = r0;                                                                                          \
-        if (pairs && n > 1) {                                                                                    \
-            for (; r + 2 <= r1; r += 2) {                                                                        \
-                const uint8_t *row = w + (int64_t) r * row_bytes;                                                \
-                for (int32_t t = 0; t < n; t += CM3_MAX_STREAMS) {                                               \
-                    const float *xt = x + (int64_t) t * cols;                                                    \
-                    float *o = out + (int64_t) t * rows + r;                                                     \
-                    switch (n - t) {                                                                             \
-                        case 1: row_pair_avx512(row, cols, xt, 1, o, rows); break;                               \
-                        case 2: row_pair_avx512(row, cols, xt, 2, o, rows); break;                               \
-                        case 3: row_pair_avx512(row, cols, xt, 3, o, rows); break;                               \
-                        default: row_pair_avx512(row, cols, xt, 4, o, rows); break;                              \
-                    }                                                                                            \
-                }                                                                                                \
-            }                                                                                                    \
-        }                                                                                                        \
-        for (; r < r1; r++) {                                                                                    \
-            const uint8_t *row = w + (int64_t) r * row_bytes;                                                    \
-            for (int32_t t = 0; t < n; t += CM3_MAX_STREAMS) {                                                   \
-                const float *xt = x + (int64_t) t * cols;                                                        \
-                float *o = out + (int64_t) t * rows + r;                                                         \
-                switch (n - t) {                                                                                 \
-                    case 1: row_##body(row, cols, xt, 1, o, rows); break;                                        \
-                    case 2: row_##body(row, cols, xt, 2, o, rows); break;                                        \
-                    case 3: row_##body(row, cols, xt, 3, o, rows); break;                                        \
-                    default: row_##body(row, cols, xt, 4, o, rows); break;                                       \
-                }                                                                                                \
-            }                                                                                                    \
-        }                                                                                                        \
-    }
-ROWS(avx512, CM3_AVX512, 1)
-ROWS(avx2, CM3_AVX2, 0)
-
-#define CM3_ENTRY(op, isa, attr)                                                                                 \
-    CM3_EXPORT attr void cm3_dots_##op##_##isa(const uint8_t *w, int64_t cols, int32_t rows, int32_t r0, int32_t r1, \
-                                               const float *x, int32_t n, float *out) {                          \
-        rows_##isa(w, cols, rows, r0, r1, x, n, out);                                                             \
-    }
-#define CM3_ENTRIES(op) CM3_ENTRY(op, avx512, CM3_AVX512) CM3_ENTRY(op, avx2, CM3_AVX2)
-
 // The entry points, one per body: Java binds the one cm3_cpu_level allows (and tests bind each that can run).
-CM3_ENTRIES(OP)
+#define CM3_BLOCK_ENTRIES(op)                                                                                    \
+    CM3_DOTS(op, avx512, CM3_AVX512, uint8_t, cols / BLOCK * BLOCK_BYTES, row_avx512, row_pair_avx512, 1)        \
+    CM3_DOTS(op, avx2, CM3_AVX2, uint8_t, cols / BLOCK * BLOCK_BYTES, row_avx2, row_avx2, 0)
+CM3_BLOCK_ENTRIES(OP)

@@ -100,51 +100,7 @@ CM3_AVX2 CM3_INLINE void row_avx2(const uint16_t *w, int64_t cols, const float *
     }
 }
 
-// One specialised loop per stream count keeps the accumulators in registers. With AVX-512 and several streams,
-// rows go in pairs (row_pair_avx512); a pair gives each row the bits it gets alone.
-#define ROWS(body, isa, pairs)                                                                                   \
-    isa static void rows_##body(const uint16_t *w, int64_t cols, int32_t rows, int32_t r0, int32_t r1,             \
-                                const float *x, int32_t n, float *out) {                                          \
-        int32_t r = r0;                                                                                          \
-        if (pairs && n > 1) {                                                                                    \
-            for (; r + 2 <= r1; r += 2) {                                                                        \
-                const uint16_t *row = w + (int64_t) r * cols;                                                    \
-                for (int32_t t = 0; t < n; t += CM3_MAX_STREAMS) {                                               \
-                    const float *xt = x + (int64_t) t * cols;                                                    \
-                    float *o = out + (int64_t) t * rows + r;                                                     \
-                    switch (n - t) {                                                                             \
-                        case 1: row_pair_avx512(row, cols, xt, 1, o, rows); break;                               \
-                        case 2: row_pair_avx512(row, cols, xt, 2, o, rows); break;                               \
-                        case 3: row_pair_avx512(row, cols, xt, 3, o, rows); break;                               \
-                        default: row_pair_avx512(row, cols, xt, 4, o, rows); break;                              \
-                    }                                                                                            \
-                }                                                                                                \
-            }                                                                                                    \
-        }                                                                                                        \
-        for (; r < r1; r++) {                                                                                    \
-            const uint16_t *row = w + (int64_t) r * cols;                                                        \
-            for (int32_t t = 0; t < n; t += CM3_MAX_STREAMS) {                                                   \
-                const float *xt = x + (int64_t) t * cols;                                                        \
-                float *o = out + (int64_t) t * rows + r;                                                         \
-                switch (n - t) {                                                                                 \
-                    case 1: row_##body(row, cols, xt, 1, o, rows); break;                                        \
-                    case 2: row_##body(row, cols, xt, 2, o, rows); break;                                        \
-                    case 3: row_##body(row, cols, xt, 3, o, rows); break;                                        \
-                    default: row_##body(row, cols, xt, 4, o, rows); break;                                       \
-                }                                                                                                \
-            }                                                                                                    \
-        }                                                                                                        \
-    }
-ROWS(avx512, CM3_AVX512, 1)
-ROWS(avx2, CM3_AVX2, 0)
-
-// The entry points, one per body: Java binds the one cm3_cpu_level allows (and tests bind each that can run).
-CM3_EXPORT CM3_AVX512 void cm3_dots_bf16_avx512(const uint16_t *w, int64_t cols, int32_t rows, int32_t r0, int32_t r1,
-                                            const float *x, int32_t n, float *out) {
-    rows_avx512(w, cols, rows, r0, r1, x, n, out);
-}
-
-CM3_EXPORT CM3_AVX2 void cm3_dots_bf16_avx2(const uint16_t *w, int64_t cols, int32_t rows, int32_t r0, int32_t r1,
-                                        const float *x, int32_t n, float *out) {
-    rows_avx2(w, cols, rows, r0, r1, x, n, out);
-}
+// The entry points, one per body: Java binds the one cm3_cpu_level allows (and tests bind each that can run). With
+// AVX-512 and several streams, rows go in pairs (row_pair_avx512).
+CM3_DOTS(bf16, avx512, CM3_AVX512, uint16_t, cols, row_avx512, row_pair_avx512, 1)
+CM3_DOTS(bf16, avx2, CM3_AVX2, uint16_t, cols, row_avx2, row_avx2, 0)

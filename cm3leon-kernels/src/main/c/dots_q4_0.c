@@ -1,6 +1,5 @@
 // GGUF Q4_0 weights: blocks of 18 bytes, an f16 scale d then 16 bytes whose low nibbles are values 0-15 and high
-// nibbles values 16-31; value = d * (nibble - 8). Summed like Q8_0: per block in f32 lanes, scaled once, blocks
-// alternating between two accumulator chains.
+// nibbles values 16-31; value = d * (nibble - 8). Summed like Q8_0 (block_rows.h).
 #include "cpu_kernels.h"
 
 #include <immintrin.h>
@@ -16,12 +15,7 @@ CM3_AVX512 CM3_INLINE void block_avx512(const uint8_t *p, const float *x, int64_
     __m512i bytes = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) (p + 2)));
     __m512 q0 = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_and_si512(bytes, low), eight));
     __m512 q1 = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_srli_epi32(bytes, 4), eight));
-    CM3_EACH_STREAM
-    for (int i = 0; i < m; i++) {
-        __m512 s = _mm512_mul_ps(q0, _mm512_loadu_ps(x + i * cols + k));
-        s = _mm512_fmadd_ps(q1, _mm512_loadu_ps(x + i * cols + k + 16), s);
-        acc[i][c] = _mm512_fmadd_ps(d, s, acc[i][c]);
-    }
+    cm3_add_block_avx512(d, q0, q1, x, cols, k, m, acc, c);
 }
 
 CM3_AVX2 CM3_INLINE void block_avx2(const uint8_t *p, const float *x, int64_t cols, int64_t k, int m,
@@ -30,19 +24,11 @@ CM3_AVX2 CM3_INLINE void block_avx2(const uint8_t *p, const float *x, int64_t co
     __m256 d = _mm256_set1_ps(_cvtsh_ss((uint16_t) (p[0] | p[1] << 8)));
     __m128i q = _mm_loadu_si128((const __m128i *) (p + 2));
     __m256i b0 = _mm256_cvtepu8_epi32(q), b1 = _mm256_cvtepu8_epi32(_mm_srli_si128(q, 8));
-    __m256 q0 = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_and_si256(b0, low), eight));   // values 0-7
-    __m256 q1 = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_and_si256(b1, low), eight));   // 8-15
-    __m256 q2 = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(b0, 4), eight));    // 16-23
-    __m256 q3 = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(b1, 4), eight));    // 24-31
-    CM3_EACH_STREAM
-    for (int i = 0; i < m; i++) {
-        const float *xi = x + i * cols + k;
-        __m256 s = _mm256_mul_ps(q0, _mm256_loadu_ps(xi));
-        s = _mm256_fmadd_ps(q1, _mm256_loadu_ps(xi + 8), s);
-        s = _mm256_fmadd_ps(q2, _mm256_loadu_ps(xi + 16), s);
-        s = _mm256_fmadd_ps(q3, _mm256_loadu_ps(xi + 24), s);
-        acc[i][c] = _mm256_fmadd_ps(d, s, acc[i][c]);
-    }
+    cm3_add_block_avx2(d, _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_and_si256(b0, low), eight)),   // values 0-7
+                       _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_and_si256(b1, low), eight)),      // 8-15
+                       _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(b0, 4), eight)),       // 16-23
+                       _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(b1, 4), eight)),       // 24-31
+                       x, cols, k, m, acc, c);
 }
 
 #define OP q4_0

@@ -1,6 +1,5 @@
 // GGUF Q8_0 weights: blocks of 34 bytes, an f16 scale d then 32 signed bytes q; value = d * q. Per block the 32
-// products q * x are summed in f32 lanes, then scaled by d once; blocks alternate between two accumulator chains so
-// the scale's FMA does not wait on the previous block's.
+// products q * x are summed in f32 lanes, then scaled by d once (block_rows.h).
 #include "cpu_kernels.h"
 
 #include <immintrin.h>
@@ -14,31 +13,17 @@ CM3_AVX512 CM3_INLINE void block_avx512(const uint8_t *p, const float *x, int64_
     __m512 d = _mm512_set1_ps(_cvtsh_ss((uint16_t) (p[0] | p[1] << 8)));
     __m512 q0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *) (p + 2))));
     __m512 q1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *) (p + 18))));
-    CM3_EACH_STREAM
-    for (int i = 0; i < m; i++) {
-        __m512 s = _mm512_mul_ps(q0, _mm512_loadu_ps(x + i * cols + k));
-        s = _mm512_fmadd_ps(q1, _mm512_loadu_ps(x + i * cols + k + 16), s);
-        acc[i][c] = _mm512_fmadd_ps(d, s, acc[i][c]);
-    }
+    cm3_add_block_avx512(d, q0, q1, x, cols, k, m, acc, c);
 }
 
 CM3_AVX2 CM3_INLINE void block_avx2(const uint8_t *p, const float *x, int64_t cols, int64_t k, int m,
                                     __m256 acc[][2], int c) {
     __m256 d = _mm256_set1_ps(_cvtsh_ss((uint16_t) (p[0] | p[1] << 8)));
     __m128i lo = _mm_loadu_si128((const __m128i *) (p + 2)), hi = _mm_loadu_si128((const __m128i *) (p + 18));
-    __m256 q0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(lo));
-    __m256 q1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(lo, 8)));
-    __m256 q2 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(hi));
-    __m256 q3 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8)));
-    CM3_EACH_STREAM
-    for (int i = 0; i < m; i++) {
-        const float *xi = x + i * cols + k;
-        __m256 s = _mm256_mul_ps(q0, _mm256_loadu_ps(xi));
-        s = _mm256_fmadd_ps(q1, _mm256_loadu_ps(xi + 8), s);
-        s = _mm256_fmadd_ps(q2, _mm256_loadu_ps(xi + 16), s);
-        s = _mm256_fmadd_ps(q3, _mm256_loadu_ps(xi + 24), s);
-        acc[i][c] = _mm256_fmadd_ps(d, s, acc[i][c]);
-    }
+    cm3_add_block_avx2(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(lo)),
+                       _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(lo, 8))),
+                       _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(hi)),
+                       _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8))), x, cols, k, m, acc, c);
 }
 
 #define OP q8_0

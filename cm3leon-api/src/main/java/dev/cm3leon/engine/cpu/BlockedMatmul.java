@@ -44,8 +44,7 @@ final class BlockedMatmul {
             NativeKernels.Product p = w.nativeProduct;
             if (p != null && p.hasGemm()) {
                 // The native tiles (their own height) over rows split among the threads.
-                long rowBytes = w.dtype().bytesFor(cols);
-                Parallel.forRange(w.rows, 32, (a, b) -> p.gemmRows(w.data, rowBytes, cols, w.rows, a, b, packed, first, tn, out));
+                Parallel.forRange(w.rows, 32, (a, b) -> p.gemmRows(w.data, w.rowBytes, cols, w.rows, a, b, packed, first, tn, out));
                 continue;
             }
             Parallel.forRange(tiles, 1, (a, b) -> {

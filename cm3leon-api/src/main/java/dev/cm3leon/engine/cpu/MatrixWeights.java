@@ -33,6 +33,8 @@ public abstract sealed class MatrixWeights permits F32Matrix, Bf16Matrix, F16Mat
     final String name;
     final int rows, cols;
     final MemorySegment data;
+    /** Bytes of one stored row (its dtype's encoding of {@code cols} values). */
+    final long rowBytes;
     /** The native decode product for this storage type ({@link NativeKernels}), or null: the Java loops serve. */
     final NativeKernels.Product nativeProduct;
 
@@ -41,6 +43,7 @@ public abstract sealed class MatrixWeights permits F32Matrix, Bf16Matrix, F16Mat
         this.rows = rows;
         this.cols = cols;
         this.data = data;
+        this.rowBytes = dtype().bytesFor(cols);   // each subclass's dtype() is a constant
         this.nativeProduct = nativeProduct;
     }
 
@@ -197,7 +200,7 @@ public abstract sealed class MatrixWeights permits F32Matrix, Bf16Matrix, F16Mat
 
     /** Rows {@code [r0, r1)} of a decode product, natively where the kernels are loaded. */
     private void productRows(int r0, int r1, float[] x, int n, float[] out) {
-        if (nativeProduct != null) nativeProduct.rows(data, dtype().bytesFor(cols), cols, rows, r0, r1, x, n, out);
+        if (nativeProduct != null) nativeProduct.rows(data, rowBytes, cols, rows, r0, r1, x, n, out);
         else rowRange(r0, r1, x, n, out);
     }
 

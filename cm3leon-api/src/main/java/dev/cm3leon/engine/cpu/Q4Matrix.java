@@ -42,7 +42,6 @@ public final class Q4Matrix extends MatrixWeights {
     private static final IntVector SCALE_SHIFT = IntVector.fromArray(I8, new int[]{0, 0, 0, 0, 16, 16, 16, 16}, 0);
     private static final VectorShuffle<Integer> SCALE_LANES = VectorShuffle.fromArray(I8, new int[]{0, 0, 0, 0, 4, 4, 4, 4}, 0);
 
-    private final long rowBytes;
     /** Decode uses the pair layout (see the class comment). */
     private final boolean pairs;
 
@@ -54,7 +53,6 @@ public final class Q4Matrix extends MatrixWeights {
         super(name, rows, cols, data, nativeProduct);
         if (cols % BLOCK != 0) throw new IllegalArgumentException("'" + name + "': " + cols + " columns are not whole Q4_0 blocks");
         if (L > HALF) throw new IllegalStateException("Q4_0 needs float vectors of at most 16 lanes, this CPU has " + L);
-        this.rowBytes = (long) cols / BLOCK * BLOCK_BYTES;
         this.pairs = LANES && cols % PAIR == 0;
     }
 

@@ -30,7 +30,6 @@ public final class Q8Matrix extends MatrixWeights {
     private static final boolean LANES = F.vectorBitSize() == 256;
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
 
-    private final long rowBytes;
 
     Q8Matrix(String name, int rows, int cols, MemorySegment data) {
         this(name, rows, cols, data, nativeProductFor(DType.Q8_0));
@@ -39,7 +38,6 @@ public final class Q8Matrix extends MatrixWeights {
     private Q8Matrix(String name, int rows, int cols, MemorySegment data, NativeKernels.Product nativeProduct) {
         super(name, rows, cols, data, nativeProduct);
         if (cols % BLOCK != 0) throw new IllegalArgumentException("'" + name + "': " + cols + " columns are not whole Q8_0 blocks");
-        this.rowBytes = (long) cols / BLOCK * BLOCK_BYTES;
     }
 
     @Override

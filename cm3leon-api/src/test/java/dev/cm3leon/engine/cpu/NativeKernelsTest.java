@@ -90,13 +90,7 @@ class NativeKernelsTest {
             p.rows(t.data(), rowBytes, cols, rows, split, rows, x, n, out);
             MatrixWeightsTest.assertProduct(t, x, n, out);
 
-            float[] java = new float[n * rows];
-            MatrixWeights.of(t).javaKernels().matmul(x, n, java);
-            for (int i = 0; i < out.length; i++) {
-                double mag = MatrixWeightsTest.reference(t, x, i / rows, i % rows)[1];
-                assertThat((double) out[i]).as("%s, output %d against the Java kernel", what, i)
-                        .isCloseTo(java[i], org.assertj.core.data.Offset.offset(4e-6 * mag + 1e-6));
-            }
+            assertMatchesTheJavaTwin(t, x, n, out, what);
         }
     }
 
@@ -120,13 +114,7 @@ class NativeKernelsTest {
             float[] out = new float[n * rows];
             w.matmul(x, n, out);
             MatrixWeightsTest.assertProduct(t, x, n, out);
-            float[] java = new float[n * rows];
-            w.javaKernels().matmul(x, n, java);
-            for (int i = 0; i < out.length; i++) {
-                double mag = MatrixWeightsTest.reference(t, x, i / rows, i % rows)[1];
-                assertThat((double) out[i]).as("seed %d draw %d: %s %d×%d, %d tokens, output %d against the Java kernel",
-                        seed, draw, type, rows, cols, n, i).isCloseTo(java[i], org.assertj.core.data.Offset.offset(4e-6 * mag + 1e-6));
-            }
+            assertMatchesTheJavaTwin(t, x, n, out, String.format("seed %d draw %d: %s %d×%d, %d tokens", seed, draw, type, rows, cols, n));
         }
         float[] packed = new float[BlockedMatmul.NB];
         Tensor t = RandomWeights.tensor("w", type, 4, 32, rnd, ARENA);
@@ -136,6 +124,18 @@ class NativeKernelsTest {
                 .isInstanceOf(IndexOutOfBoundsException.class);
         assertThatThrownBy(() -> p.gemmRows(t.data(), type.bytesFor(32), 32, 4, 0, 4, new float[32 * BlockedMatmul.NB], 0, 2, new float[4]))
                 .as("out shorter than the tokens' rows").isInstanceOf(IndexOutOfBoundsException.class);
+    }
+
+    /** {@code out} within f32 rounding of what the Java kernels compute for the same weights and inputs. */
+    private static void assertMatchesTheJavaTwin(Tensor t, float[] x, int n, float[] out, String what) {
+        int rows = (int) t.dim(0);
+        float[] java = new float[n * rows];
+        MatrixWeights.of(t).javaKernels().matmul(x, n, java);
+        for (int i = 0; i < out.length; i++) {
+            double mag = MatrixWeightsTest.reference(t, x, i / rows, i % rows)[1];
+            assertThat((double) out[i]).as("%s, output %d against the Java kernel", what, i)
+                    .isCloseTo(java[i], org.assertj.core.data.Offset.offset(4e-6 * mag + 1e-6));
+        }
     }
 
     @ParameterizedTest(name = "{0} {1}")
