@@ -3,6 +3,7 @@ package dev.cm3leon;
 import dev.cm3leon.decode.DecodingOptions;
 import dev.cm3leon.decode.GenerationControl;
 import dev.cm3leon.decode.GenerationLoop;
+import dev.cm3leon.decode.ImageLayout;
 import dev.cm3leon.decode.ModalityState;
 
 import java.time.Duration;
@@ -28,7 +29,10 @@ final class RequestRunner {
     record Outcome(int[][] tokens, boolean[] contrastive, Timings timings) {
     }
 
-    static Outcome run(Request<?, ?> r, Prompts prompts, ModalityState.Output output, boolean startsInImage,
+    /**
+     * @param startsIn the grid of the image the prompts open (they end with its header), or null when they end in text
+     */
+    static Outcome run(Request<?, ?> r, Prompts prompts, ModalityState.Output output, ImageLayout.Grid startsIn,
                        int maxNew, GenerationControl control) {
         DecodingOptions o = r.options;
         SequenceFormat format = r.model.format();
@@ -36,14 +40,15 @@ final class RequestRunner {
         int amateur = streams.length - 1;
         int context = r.model.config().maxPositions();
         for (int i = 0; i < streams.length; i++) streams[i] = fit(streams[i], maxNew, context, r.truncatePrompt, i);
-        int tokensPerImage = format.hasImages() ? format.tokensPerImage() : 0;
+        ImageLayout layout = format.hasImages() ? format.imageLayout()
+                : ImageLayout.run(format.vocabulary().beginOfImage(), format.vocabulary().endOfImage(), 0);
         List<GenerationLoop.Sequence> seqs = new ArrayList<>();
         SplittableRandom root = new SplittableRandom(o.seed());
         boolean[] contrastive = new boolean[o.samples()];
         for (int s = 0; s < o.samples(); s++) {
             contrastive[s] = o.contrastiveFor(s);
-            ModalityState modality = new ModalityState(format.vocabulary(), r.model.config().vocabSize(), tokensPerImage,
-                    output, startsInImage);
+            ModalityState modality = new ModalityState(format.vocabulary(), r.model.config().vocabSize(), layout, output,
+                    startsIn);
             seqs.add(new GenerationLoop.Sequence(streams, o.chainFor(s, amateur), modality, root.split(), maxNew,
                     r.model.specialTokens().stops()));
         }
