@@ -12,7 +12,7 @@ import java.util.Map;
  * shard's heads, as Lumina's modeling code does with {@code repeat_interleave(heads / model_parallel_size)}. The other
  * tensors stay views of the mapped files; only the small expanded norms live in native memory, freed on close.
  */
-final class GroupedQkNorm implements TensorSource {
+public final class GroupedQkNorm implements TensorSource {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final java.util.regex.Pattern QK_NORM = java.util.regex.Pattern.compile("\\.self_attn\\.[qk]_norm\\.(weight|bias)$");
 

@@ -2,6 +2,7 @@ package dev.cm3leon.cli;
 
 import dev.cm3leon.TaskTemplates;
 import dev.cm3leon.checkpoint.CheckpointFolder;
+import dev.cm3leon.checkpoint.GroupedQkNorm;
 import dev.cm3leon.checkpoint.MetaCheckpoint;
 import dev.cm3leon.checkpoint.ModelConfig;
 import dev.cm3leon.checkpoint.SafetensorsCheckpoint;
@@ -52,6 +53,8 @@ final class InspectCheckpointCommand implements Runnable {
                 case MetaCheckpoint m -> m.files().size() + " file(s) " + names(m.files())
                         + (m.joined() ? ", model-parallel shards joined into native memory" : ", memory-mapped");
                 case SafetensorsCheckpoint s -> weights.tensors().size() + " tensors, memory-mapped";
+                case GroupedQkNorm g -> weights.tensors().size() + " tensors, memory-mapped; QK-norm stored per model-parallel "
+                        + "shard, expanded over its heads";
                 default -> weights.describe();
             });
             line(out, "architecture", c.modelType() + ": " + c.numLayers() + " layers, hidden " + c.hiddenSize() + ", intermediate "
