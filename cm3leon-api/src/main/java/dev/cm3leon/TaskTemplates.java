@@ -130,7 +130,23 @@ public record TaskTemplates(String family, DecodingOptions.Unconditional uncondi
         return templates.containsKey(task);
     }
 
-    /** The folder's own templates if present, else the built-in ones of the checkpoint's family. */
+    /**
+     * Lumina-mGPT's checkpoints are one architecture trained at one image size each, named in the repository
+     * ({@code Lumina-mGPT-7B-512}, {@code -768}, {@code -1024}, {@code -768-Omni}) and nowhere in its files.
+     */
+    private static final Pattern TRAINED_SIZE = Pattern.compile("(?i).*-(512|768|1024)(-omni)?");
+
+    /** These templates with another default image size. */
+    public TaskTemplates withImageSize(int width, int height) {
+        ImageLayoutSpec l = imageLayout;
+        return new TaskTemplates(family, unconditional, documentSeparator, templates, imageDefaults, textDefaults,
+                new ImageLayoutSpec(l.sizeTokens(), l.sizeUnitPixels(), l.maxSizeUnits(), l.rowSeparator(), new int[]{width, height}));
+    }
+
+    /**
+     * The folder's own templates if present, else the built-in ones of the checkpoint's family; for a family with size
+     * tokens, a folder named as its download ({@code …-512}) sets the default image size it was trained at.
+     */
     public static TaskTemplates forCheckpoint(Path folder, String family) {
         Path own = folder.resolve(FILE_NAME);
         if (Files.isRegularFile(own)) {
@@ -140,7 +156,14 @@ public record TaskTemplates(String family, DecodingOptions.Unconditional uncondi
                 throw CheckpointException.of(own, "cannot read: " + e.getMessage());
             }
         }
-        return builtIn(family).orElseGet(() -> builtIn("chameleon").orElseThrow());
+        TaskTemplates t = builtIn(family).orElseGet(() -> builtIn("chameleon").orElseThrow());
+        Path name = folder.toAbsolutePath().normalize().getFileName();
+        Matcher trained = name == null ? null : TRAINED_SIZE.matcher(name.toString());
+        if (t.imageLayout().sizeTokens() != null && trained != null && trained.matches()) {
+            int side = Integer.parseInt(trained.group(1));
+            t = t.withImageSize(side, side);
+        }
+        return t;
     }
 
     public static Optional<TaskTemplates> builtIn(String family) {

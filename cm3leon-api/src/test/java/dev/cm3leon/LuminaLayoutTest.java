@@ -104,6 +104,30 @@ class LuminaLayoutTest {
     }
 
     @Test
+    void aFolderNamedAsItsDownloadDrawsAtTheSizeItWasTrainedAt() throws IOException {
+        assertThat(TaskTemplates.forCheckpoint(lumina, "lumina").imageLayout().imageSize()).containsExactly(768, 768);
+        for (var named : Map.of("Lumina-mGPT-7B-512", 512, "Lumina-mGPT-7B-1024", 1024, "lumina-mgpt-7b-768-omni", 768).entrySet()) {
+            Path dir = Files.createDirectories(tmp.resolve(named.getKey()));
+            assertThat(TaskTemplates.forCheckpoint(dir, "lumina").imageLayout().imageSize())
+                    .containsExactly(named.getValue(), named.getValue());
+        }
+        // The Chameleon family states no size: its grid is the VQ-GAN's, whatever the folder is called.
+        Path chameleon = Files.createDirectories(tmp.resolve("chameleon-7b-512"));
+        assertThat(TaskTemplates.forCheckpoint(chameleon, "chameleon").imageLayout().imageSize()).isNull();
+    }
+
+    @Test
+    void anInputImageIsEncodedOnTheGridOfItsBucket() {
+        SequenceFormat f = model.format();
+        BufferedImage wide = new BufferedImage(60, 20, BufferedImage.TYPE_INT_RGB);
+        ImageLayout.Grid bucket = f.gridForInput(wide);
+        assertThat(bucket.cols()).isGreaterThan(bucket.rows());
+        int[] tokens = f.image(wide);
+        assertThat(tokens).hasSize(f.imageLayout().length(bucket));
+        assertThat(f.split(tokens).getFirst().grid()).isEqualTo(bucket);
+    }
+
+    @Test
     void aQkNormOfNeitherShapeIsNamed() throws IOException {
         Path bad = MetaRelease.writeLumina(tmp.resolve("lumina-3"), MetaRelease.withQkNormPerShard(MetaRelease.fixtureTensors(), 2), 2);
         MetaRelease.editConfig(bad, c -> c.put("model_parallel_size", 3));
