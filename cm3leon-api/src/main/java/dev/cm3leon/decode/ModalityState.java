@@ -50,6 +50,23 @@ public final class ModalityState {
         }
     }
 
+    private ModalityState(ModalityState o) {
+        this.vocabulary = o.vocabulary;
+        this.imageToken = o.imageToken;        // never written after construction
+        this.layout = o.layout;
+        this.output = o.output;
+        this.phase = o.phase;
+        this.heightToken = o.heightToken;
+        this.grid = o.grid;
+        this.bodyDone = o.bodyDone;
+        this.finished = o.finished;
+    }
+
+    /** An independent copy of this state (speculative decoding advances copies along its drafts). */
+    public ModalityState copy() {
+        return new ModalityState(this);
+    }
+
     /** Chameleon's layout with {@code tokensPerImage} codes in one run: an image, or a masked run being infilled. */
     public ModalityState(VocabularyMap vocabulary, int vocabSize, int tokensPerImage, Output output, boolean startsInImage) {
         this(vocabulary, vocabSize, ImageLayout.run(vocabulary.beginOfImage(), vocabulary.endOfImage(), tokensPerImage), output,
