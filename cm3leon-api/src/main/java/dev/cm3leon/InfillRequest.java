@@ -114,9 +114,17 @@ public final class InfillRequest extends Request<GeneratedInfill, InfillRequest>
             var seq = new GenerationLoop.Sequence(new int[][]{streamPrompt}, options.chainFor(0, 0), modality, random.split(),
                     h.isImage() ? h.length() : maxText, new int[]{end, model.config().eosId()});
             int spanIndex = k;
-            GenerationLoop.Result res = new GenerationLoop(model.engine()).run(List.of(seq), control, (s, token, m) -> {
+            GenerationLoop.TokenListener spanTokens = (s, token, m) -> {
                 if (listener != null) listener.accept(new TokenEvent(spanIndex, token, m.inImage(), ""));
-            });
+            };
+            GenerationLoop.Result res;
+            if (h.isImage() && options.speculativeWindow() > 0) {
+                var sjd = new dev.cm3leon.decode.SpeculativeJacobiLoop(model.engine(), options.speculativeWindow())
+                        .run(List.of(seq), control, spanTokens);
+                res = new GenerationLoop.Result(sjd.tokens(), sjd.prefillNanos(), sjd.decodeNanos(), sjd.passes());
+            } else {
+                res = new GenerationLoop(model.engine()).run(List.of(seq), control, spanTokens);
+            }
             prefill += res.prefillNanos();
             decode += res.decodeNanos();
             steps += res.steps();

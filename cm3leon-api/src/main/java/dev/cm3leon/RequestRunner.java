@@ -5,6 +5,7 @@ import dev.cm3leon.decode.GenerationControl;
 import dev.cm3leon.decode.GenerationLoop;
 import dev.cm3leon.decode.ImageLayout;
 import dev.cm3leon.decode.ModalityState;
+import dev.cm3leon.decode.SpeculativeJacobiLoop;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -25,8 +26,8 @@ final class RequestRunner {
     record Prompts(int[] full, int[] imageOnly, int[] unconditional) {
     }
 
-    /** The new tokens of each sample, whether it used CD-K, and the timings. */
-    record Outcome(int[][] tokens, boolean[] contrastive, Timings timings) {
+    /** The new tokens of each sample, whether it used CD-K, the timings, and the speculation's counts (null when off). */
+    record Outcome(int[][] tokens, boolean[] contrastive, Timings timings, Speculation speculation) {
     }
 
     /**
@@ -63,10 +64,18 @@ final class RequestRunner {
                 r.listener.accept(new TokenEvent(sample, token, image, text));
             }
         };
-        GenerationLoop.Result res = new GenerationLoop(r.model.engine()).run(seqs, control, tokens);
+        GenerationLoop.Result res;
+        Speculation speculation = null;
+        if (o.speculativeWindow() > 0) {
+            var sjd = new SpeculativeJacobiLoop(r.model.engine(), o.speculativeWindow()).run(seqs, control, tokens);
+            res = new GenerationLoop.Result(sjd.tokens(), sjd.prefillNanos(), sjd.decodeNanos(), sjd.passes());
+            speculation = new Speculation(o.speculativeWindow(), sjd.passes(), sjd.drafted(), sjd.accepted());
+        } else {
+            res = new GenerationLoop(r.model.engine()).run(seqs, control, tokens);
+        }
         if (r.progress != null && done.get() < total) r.progress.accept(new Progress(total, total));
         return new Outcome(res.tokens(), contrastive, new Timings(Duration.ofNanos(res.prefillNanos()),
-                Duration.ofNanos(res.decodeNanos()), res.steps(), streams.length * o.samples()));
+                Duration.ofNanos(res.decodeNanos()), res.steps(), streams.length * o.samples()), speculation);
     }
 
     /** [conditional] + what guidance and CD-K need; the amateur stream for CD-K is always the last one. */

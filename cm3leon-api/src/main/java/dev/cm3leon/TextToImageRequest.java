@@ -89,7 +89,7 @@ public final class TextToImageRequest extends Request<GeneratedImage, TextToImag
         GeneratedImage.Sample best = scorer == null ? samples.getFirst()
                 : samples.stream().max(Comparator.comparingDouble(GeneratedImage.Sample::score)).orElseThrow();
         return new GeneratedImage(best.image(), best.codes(), best.tokens(), best.score(), List.copyOf(samples),
-                out.timings(), docs);
+                out.timings(), docs, java.util.Optional.ofNullable(out.speculation()));
     }
 
     private static boolean endsWith(int[] a, int[] suffix) {
