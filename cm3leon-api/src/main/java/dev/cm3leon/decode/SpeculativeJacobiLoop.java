@@ -138,7 +138,6 @@ public final class SpeculativeJacobiLoop {
                     int streams = caches[s].length, w = windowOf[s];
                     float[][] rows = Arrays.copyOfRange(logits, row, row + streams);
                     row += streams;
-                    int cacheLength = caches[s][0].length() - (w + 1);
                     Window win = windows[s];
                     // p at each fed position, the modality state advanced along the drafts.
                     double[][] p = new double[w + 1][];
@@ -187,8 +186,9 @@ public final class SpeculativeJacobiLoop {
                         for (KvCache c : caches[s]) c.close();
                         continue;
                     }
-                    // The caches keep the pending token and the accepted drafts; the new token is fed next pass.
-                    for (KvCache c : caches[s]) c.truncate(cacheLength + 1 + (taken - 1));
+                    // Each cache keeps the pending token and the accepted drafts (its prompt's length is its own);
+                    // the new token is fed next pass.
+                    for (KvCache c : caches[s]) c.truncate(c.length() - (w + 1) + 1 + (taken - 1));
                     pending[s] = next;
                     // Positions after the new one: redrafted from this pass's p where it has one, then fresh.
                     Window fresh = new Window();

@@ -20,7 +20,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Speculative Jacobi decoding keeps the sampling distribution: on a model whose next-token logits depend only on the
- * stream's first token, the last token and the position (so each position's exact marginal follows by dynamic
+ * stream's first token, the last token and the position after begin-of-image (so each position's exact marginal follows by dynamic
  * programming through the sampler chain), the token drawn at every position of 20,000 images matches that marginal
  * by a chi-square test, with guidance and top-k, for several windows; accepting every draft fails the same test.
  */
@@ -40,7 +40,7 @@ class SpeculativeJacobiTest {
 
     /** Peaked logits per (first token, last token, position): a few likely tokens, many unlikely ones. */
     static final class MarkovEngine implements Engine {
-        final float[][][][] table = new float[V][V][BODY + 8][V];
+        final float[][][][] table = new float[V][V][BODY + 8][V];      // [first][last][position after BOI][token]
         final ModelConfig config = new ModelConfig("chameleon", 8, 8, 1, 1, 1, 8, V, 64, 10000, 1e-5, false, false,
                 false, 0, 2, 1, "float32", Optional.of(VOCAB), Optional.empty(), false);
 
@@ -72,7 +72,7 @@ class SpeculativeJacobiTest {
                 float[] all = new float[tokens.length * V];
                 for (int t = 0; t < tokens.length; t++) {
                     c.tokens.add(tokens[t]);
-                    int position = c.tokens.size() - 1;
+                    int position = c.tokens.size() - 1 - c.tokens.indexOf(BOI);
                     System.arraycopy(logits(c.tokens.getFirst(), tokens[t], position), 0, all, t * V, V);
                 }
                 out[i] = switch (st.logits()) {
@@ -126,7 +126,8 @@ class SpeculativeJacobiTest {
     }
 
     static int[][] prompts(double guidance) {
-        return guidance == 1.0 ? new int[][]{{COND, BOI}} : new int[][]{{COND, BOI}, {UNCOND, BOI}};
+        // The conditional prompt is the longer one, as a text prompt is against the bare unconditional one.
+        return guidance == 1.0 ? new int[][]{{COND, 4, 5, BOI}} : new int[][]{{COND, 4, 5, BOI}, {UNCOND, BOI}};
     }
 
     static List<GenerationLoop.Sequence> images(double guidance, int topK, long seed) {
@@ -150,7 +151,7 @@ class SpeculativeJacobiTest {
             for (int prev = 0; prev < V; prev++) {
                 if (last[prev] == 0) continue;
                 float[][] streams = new float[prompts.length][];
-                for (int s = 0; s < prompts.length; s++) streams[s] = e.logits(prompts[s][0], prev, 1 + pos).clone();
+                for (int s = 0; s < prompts.length; s++) streams[s] = e.logits(prompts[s][0], prev, pos).clone();
                 ModalityState m = new ModalityState(VOCAB, V, LAYOUT, ModalityState.Output.IMAGE, LAYOUT.defaultGrid());
                 for (int i = 0; i < pos; i++) m.accept(4);
                 StepContext ctx = new StepContext(streams[0].clone(), streams, m, pos, new int[]{COND, BOI}, 2,
