@@ -5,6 +5,7 @@ import dev.cm3leon.decode.GenerationControl;
 import dev.cm3leon.decode.ModalityState;
 
 import java.awt.image.BufferedImage;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -35,7 +36,9 @@ public final class TextToImageRequest extends Request<GeneratedImage, TextToImag
     GeneratedImage execute(GenerationControl control) {
         SequenceFormat f = model.format();
         var template = f.templates().template(task);
+        long e0 = System.nanoTime();
         int[] conditionTokens = condition == null ? null : f.image(condition);
+        long encodeNanos = condition == null ? 0 : System.nanoTime() - e0;
         int[] full = f.render(template, text, conditionTokens);
         int[] imageOnly = condition == null ? null : f.render(template, null, conditionTokens);
         int[] bare = new int[]{f.bos(), f.vocabulary().beginOfImage()};
@@ -51,18 +54,21 @@ public final class TextToImageRequest extends Request<GeneratedImage, TextToImag
                 true, maxNew, control);
         int grid = f.codec().gridSize();
         List<GeneratedImage.Sample> samples = new ArrayList<>();
+        long decodeNanos = 0;
         for (int s = 0; s < out.tokens().length; s++) {
             control.check();
             int[] tokens = out.tokens()[s];
             int[] codes = new int[grid * grid];
             for (int i = 0; i < codes.length; i++) codes[i] = f.vocabulary().codeOfBpeId(tokens[i]);
+            long d0 = System.nanoTime();
             BufferedImage img = f.codec().decode(codes, grid, grid);
+            decodeNanos += System.nanoTime() - d0;
             double score = scorer == null ? Double.NaN : scorer.score(text == null ? "" : text, img);
             samples.add(new GeneratedImage.Sample(img, codes, tokens, score, out.contrastive()[s]));
         }
         GeneratedImage.Sample best = scorer == null ? samples.getFirst()
                 : samples.stream().max(Comparator.comparingDouble(GeneratedImage.Sample::score)).orElseThrow();
         return new GeneratedImage(best.image(), best.codes(), best.tokens(), best.score(), List.copyOf(samples),
-                out.timings(), docs);
+                out.timings().withImageParts(Duration.ofNanos(encodeNanos), Duration.ofNanos(decodeNanos)), docs);
     }
 }

@@ -3,6 +3,7 @@ package dev.cm3leon;
 import dev.cm3leon.checkpoint.DType;
 import dev.cm3leon.checkpoint.SyntheticModel;
 import dev.cm3leon.checkpoint.SyntheticVqGan;
+import dev.cm3leon.checkpoint.VqConfig;
 import dev.cm3leon.engine.EngineOptions;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -18,38 +19,52 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The synthetic image model as {@code bench image} writes it (a two-layer transformer over Chameleon's vocabulary,
- * Chameleon's own VQ-GAN shape with random weights), loaded through the same code as a downloaded checkpoint: a
- * full-size image of 1024 tokens is generated and decoded to 512×512 pixels.
+ * Chameleon's VQ-GAN with random weights), loaded through the same code as a downloaded checkpoint. The full-size
+ * image (1024 tokens, 512×512 pixels) is drawn through Chameleon's VQ-GAN narrowed from 128 to 32 base channels, which
+ * keeps every level, block, code and resolution but costs a sixteenth of the decoder's 0.8 TFLOP.
  */
 class SyntheticImageModelTest {
-    static Path folder;
-    static Cm3Leon model;
+    static final VqConfig NARROW = new VqConfig(3, 3, 32, new int[]{1, 1, 2, 2, 4}, 2, new int[0], 256, 256, 8192, 512, false);
+    static Path root;
 
     @BeforeAll
-    static void write() throws IOException {
-        folder = SyntheticModel.of(SyntheticModel.Shape.parse("tiny-image"), 7)
-                .writeSafetensors(Files.createTempDirectory("synthetic-image").resolve("model"), DType.BF16);
-        model = Cm3Leon.load(folder, EngineOptions.defaults().withBackend("cpu"));
+    static void folder() throws IOException {
+        root = Files.createTempDirectory("synthetic-image");
     }
 
     @AfterAll
-    static void close() throws IOException {
-        model.close();
-        try (Stream<Path> walk = Files.walk(folder.getParent())) {
+    static void delete() throws IOException {
+        try (Stream<Path> walk = Files.walk(root)) {
             for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
         }
     }
 
+    static Cm3Leon write(String name, VqConfig vq) {
+        Path folder = SyntheticModel.of(SyntheticModel.Shape.parse("tiny-image"), 7, vq).writeSafetensors(root.resolve(name), DType.BF16);
+        return Cm3Leon.load(folder, EngineOptions.defaults().withBackend("cpu"));
+    }
+
     @Test
     void loadsAsAChameleonCheckpointWithMetasImageTokenizerBesideIt() {
-        assertThat(model.config().vq()).contains(SyntheticVqGan.CHAMELEON);
-        assertThat(model.format().vocabulary().imageTokenCount()).isEqualTo(8192);
-        assertThat(model.imageCodec().orElseThrow().canDecode()).isTrue();
-        assertThat(model.imageCodec().orElseThrow().gridSize()).isEqualTo(32);
+        try (Cm3Leon model = write("chameleon", SyntheticVqGan.CHAMELEON)) {
+            assertThat(model.config().vq()).contains(SyntheticVqGan.CHAMELEON);
+            assertThat(model.format().vocabulary().imageTokenCount()).isEqualTo(8192);
+            assertThat(model.vqGanFiles().weights()).contains(model.folder().resolve("vqgan.safetensors"));
+            ImageCodec codec = model.imageCodec().orElseThrow();
+            assertThat(codec.canDecode()).isTrue();
+            assertThat(codec.gridSize()).isEqualTo(32);
+            assertThat(codec.codebookSize()).isEqualTo(8192);
+        }
     }
 
     @Test
     void drawsAFullSizeImageOf1024TokensAt512Pixels() {
+        try (Cm3Leon model = write("narrow", NARROW)) {
+            drawsAFullSizeImage(model);
+        }
+    }
+
+    private static void drawsAFullSizeImage(Cm3Leon model) {
         GeneratedImage img = model.textToImage("a red circle").guidance(2.0).seed(5).generate();
         // 1024 image tokens, then the forced end-of-image.
         int[] tokens = img.tokens();
@@ -59,7 +74,16 @@ class SyntheticImageModelTest {
         assertThat(img.codes()).hasSize(1024);
         assertThat(img.image().getWidth()).isEqualTo(512);
         assertThat(img.image().getHeight()).isEqualTo(512);
-        assertThat(img.timings().steps()).isEqualTo(1025);
-        assertThat(img.timings().streams()).isEqualTo(2);
+        Timings t = img.timings();
+        assertThat(t.steps()).isEqualTo(1025);
+        assertThat(t.streams()).isEqualTo(2);
+        // One pass for the prompt, one per token fed back (the end-of-image is chosen but never fed).
+        assertThat(t.forwardPasses()).isEqualTo(1025);
+        assertThat(t.forward().plus(t.sampling())).isLessThanOrEqualTo(t.decode());
+        assertThat(t.firstSteps()).isPositive();
+        assertThat(t.lastSteps()).isPositive();
+        assertThat(t.imageDecode()).isPositive();
+        assertThat(t.imageEncode()).isZero();
+
     }
 }

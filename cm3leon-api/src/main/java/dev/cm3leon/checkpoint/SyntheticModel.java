@@ -75,11 +75,14 @@ public final class SyntheticModel implements RowSource {
     private final ModelConfig config;
     private final Map<String, long[]> shapes = new LinkedHashMap<>();
 
-    private SyntheticModel(Shape shape, long seed) {
+    private SyntheticModel(Shape shape, long seed, VqConfig vq) {
         this.shape = shape;
         this.seed = seed;
         boolean chameleon = shape.arch().equals("chameleon");
-        this.vqGan = shape.drawsImages() ? Optional.of(SyntheticVqGan.of(SyntheticVqGan.CHAMELEON, seed)) : Optional.empty();
+        if (shape.drawsImages() && vq.numEmbeddings() != 8192) {
+            throw new IllegalArgumentException("the vocabulary holds 8192 image tokens, the VQ-GAN has " + vq.numEmbeddings() + " codes");
+        }
+        this.vqGan = shape.drawsImages() ? Optional.of(SyntheticVqGan.of(vq, seed)) : Optional.empty();
         Optional<VocabularyMap> vocabulary = chameleon
                 ? Optional.of(VocabularyMap.of(vocabularyMap(), shape.vocab(), Path.of(shape.name())))
                 : Optional.empty();
@@ -110,8 +113,14 @@ public final class SyntheticModel implements RowSource {
         if (!shape.tied()) shapes.put("lm_head.weight", new long[]{shape.vocab(), d});
     }
 
+    /** A model of {@code shape}; one that draws images gets Chameleon's VQ-GAN ({@link SyntheticVqGan#CHAMELEON}). */
     public static SyntheticModel of(Shape shape, long seed) {
-        return new SyntheticModel(shape, seed);
+        return new SyntheticModel(shape, seed, SyntheticVqGan.CHAMELEON);
+    }
+
+    /** A model of {@code shape} with an image tokenizer of another shape (of 8192 codes), for quicker tests. */
+    public static SyntheticModel of(Shape shape, long seed, VqConfig vqGan) {
+        return new SyntheticModel(shape, seed, vqGan);
     }
 
     public Shape shape() {
