@@ -26,6 +26,11 @@ final class ResnetBlock {
         return out;
     }
 
+    /** FLOPs of the convolutions at {@code h × w}. */
+    long flops(int h, int w) {
+        return conv1.flops(h, w) + conv2.flops(h, w) + (ninShortcut != null ? ninShortcut.flops(h, w) : 0);
+    }
+
     /** x: [in, h, w] → [out, h, w]. */
     FeatureMap apply(FeatureMap x) {
         int h = x.height(), w = x.width(), n = h * w;

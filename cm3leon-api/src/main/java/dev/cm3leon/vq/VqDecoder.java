@@ -47,6 +47,24 @@ final class VqDecoder {
         this.convOut = w.conv3x3("decoder.conv_out", c.outChannels(), blockIn);
     }
 
+    /** FLOPs of the convolutions and attention for a {@code h × w} code grid (norms and swish aside). */
+    long flops(int h, int w) {
+        long f = convIn.flops(h, w) + mid1.flops(h, w) + midAttn.flops(h, w) + mid2.flops(h, w);
+        for (int i = levels.length - 1; i >= 0; i--) {
+            VqEncoder.Level level = levels[i];
+            for (int j = 0; j < level.blocks().length; j++) {
+                f += level.blocks()[j].flops(h, w);
+                if (level.attentions().length > 0) f += level.attentions()[j].flops(h, w);
+            }
+            if (level.resample() != null) {
+                h *= 2;
+                w *= 2;
+                f += level.resample().flops(h, w);
+            }
+        }
+        return f + convOut.flops(h, w);
+    }
+
     /** z: [latent, h, w] → image [out, h·2^(levels−1), w·2^(levels−1)], before any clamping. */
     FeatureMap apply(FeatureMap z, VqProbe probe) {
         FeatureMap h = VqEncoder.conv(convIn, z);

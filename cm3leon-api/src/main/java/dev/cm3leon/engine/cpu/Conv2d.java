@@ -95,6 +95,11 @@ public final class Conv2d {
         return inChannels;
     }
 
+    /** FLOPs (a multiply-add is two) of one application to a {@code height × width} input. */
+    public long flops(int height, int width) {
+        return 2L * outChannels * inChannels * kernel * kernel * outHeight(height) * outWidth(width);
+    }
+
     public int outHeight(int height) {
         return Math.floorDiv(height + padding.top + padding.bottom - kernel, stride) + 1;
     }
