@@ -22,6 +22,7 @@ public final class ModalityState {
 
     private final VocabularyMap vocabulary;
     private final boolean[] imageToken;
+    private final int[] imageIds;        // ascending
     private final int tokensPerImage;
     private final Output output;
     private boolean inImage;
@@ -31,7 +32,8 @@ public final class ModalityState {
     public ModalityState(VocabularyMap vocabulary, int vocabSize, int tokensPerImage, Output output, boolean startsInImage) {
         this.vocabulary = vocabulary;
         this.imageToken = new boolean[vocabSize];
-        for (int id : vocabulary.imageTokenIds()) imageToken[id] = true;
+        this.imageIds = vocabulary.imageTokenIds();
+        for (int id : imageIds) imageToken[id] = true;
         this.tokensPerImage = tokensPerImage;
         this.output = output;
         this.inImage = startsInImage;
@@ -65,23 +67,34 @@ public final class ModalityState {
         return inImage && imageTokensDone == tokensPerImage ? vocabulary.endOfImage() : -1;
     }
 
-    /** Sets every logit this state forbids to −∞. */
-    public void mask(float[] logits) {
+    /**
+     * Sets every logit this state forbids to −∞; returns the ids still allowed, ascending, when they are a bound
+     * (the forced token, or the image tokens inside an image), else null. Do not modify the returned array.
+     */
+    public int[] mask(float[] logits) {
         int forced = forcedToken();
         if (forced >= 0) {
             float keep = logits[forced];
             Arrays.fill(logits, Float.NEGATIVE_INFINITY);
             logits[forced] = Float.isFinite(keep) ? keep : 0f;
-            return;
+            return new int[]{forced};
         }
         if (inImage) {
-            for (int i = 0; i < logits.length; i++) if (!imageToken[i]) logits[i] = Float.NEGATIVE_INFINITY;
+            // The gaps between image ids (one range before and one after, for Chameleon's contiguous ids).
+            int from = 0;
+            for (int id : imageIds) {
+                if (id > from) Arrays.fill(logits, from, id, Float.NEGATIVE_INFINITY);
+                from = id + 1;
+            }
+            Arrays.fill(logits, from, logits.length, Float.NEGATIVE_INFINITY);
+            return imageIds;
         } else {
             for (int i = 0; i < logits.length; i++) if (imageToken[i]) logits[i] = Float.NEGATIVE_INFINITY;
             int eoi = vocabulary.endOfImage();
             if (eoi >= 0) logits[eoi] = Float.NEGATIVE_INFINITY;
             int boi = vocabulary.beginOfImage();
             if (output == Output.TEXT && boi >= 0) logits[boi] = Float.NEGATIVE_INFINITY;
+            return null;
         }
     }
 
