@@ -13,17 +13,19 @@ import java.util.Objects;
  * {@code stride²} planes (the polyphase split of rows and columns) for larger strides. In a plane, every kernel tap
  * becomes a constant offset, so output positions laid out row by row with the plane's width are contiguous and the
  * whole convolution is a sum over (input channel, tap) of a weight times a shifted plane: a vector FMA per output
- * vector. Each micro-tile keeps {@value #CO_BLOCK} output channels × two vectors of positions in registers, so an
- * input load feeds four FMAs. Columns past the output width in that layout are computed and dropped (cheap for
- * images of realistic width). Tiles run in parallel over {@link Parallel#forRange}.
+ * vector. Each micro-tile keeps 8 output channels × three vectors of positions in registers (4 × two where there
+ * are only 16 vector registers), so an input load feeds eight FMAs (four). Columns past the output width in that
+ * layout are computed and dropped (cheap for images of realistic width). Tiles run in parallel over {@link Parallel#forRange}.
  */
 public final class Conv2d {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final int L = F.length();
+    /** With 32 vector registers (AVX-512, 16 lanes) the 8×3 micro-tile; with 16 (AVX2) the 4×2 one. */
+    private static final boolean WIDE = L >= 16;
     /** Output channels per micro-tile. */
-    static final int CO_BLOCK = 4;
-    /** Output positions per micro-tile: two vectors. */
-    private static final int P_BLOCK = 2 * L;
+    static final int CO_BLOCK = WIDE ? 8 : 4;
+    /** Output positions per micro-tile: three vectors, or two. */
+    private static final int P_BLOCK = (WIDE ? 3 : 2) * L;
     /** Multiply-adds a parallel task should at least do. */
     private static final long TASK_MACS = 1L << 17;
 
@@ -146,7 +148,8 @@ public final class Conv2d {
             float[] tile = new float[CO_BLOCK * P_BLOCK];
             for (int t = t0; t < t1; t++) {
                 int chunk = t / blocks, block = t % blocks;   // neighbouring tasks share the input chunk
-                microTile(planes, channelStride, tapIndex, chunk * P_BLOCK, block, tile);
+                if (WIDE) microTile8x3(planes, channelStride, tapIndex, chunk * P_BLOCK, block, tile);
+                else microTile4x2(planes, channelStride, tapIndex, chunk * P_BLOCK, block, tile);
                 scatter(tile, block, chunk * P_BLOCK, positions, wp, oh, ow, out);
             }
         });
@@ -172,8 +175,91 @@ public final class Conv2d {
         }
     }
 
-    /** tile[j, p] = Σ_ci Σ_tap w[block·4 + j, ci, tap] · plane[ci, tap][p0 + p] for p < 2L. */
-    private void microTile(float[] planes, int channelStride, int[] tapIndex, int p0, int block, float[] tile) {
+    /**
+     * tile[j, p] = Σ_ci Σ_tap w[block·8 + j, ci, tap] · plane[ci, tap][p0 + p] for p < 2L: sixteen accumulators
+     * (8 channels × 2 vectors) stay in registers, so each (channel, tap) costs two vector loads and eight broadcasts
+     * for sixteen FMAs, and the FMA units, not the loads, bound the loop.
+     */
+    /**
+     * With 32 vector registers (AVX-512): tile[j, p] = Σ_ci Σ_tap w[block·8 + j, ci, tap] · plane[ci, tap][p0 + p],
+     * p < 3L. Twenty-four accumulators stay in registers: per (channel, tap) three vector loads and eight broadcasts
+     * feed twenty-four FMAs, so the FMA units, not the loads, bound the loop.
+     */
+    private void microTile8x3(float[] planes, int channelStride, int[] tapIndex, int p0, int block, float[] tile) {
+        int taps = tapIndex.length;
+        FloatVector z = FloatVector.zero(F);
+        FloatVector a00 = z, a01 = z, a02 = z, a10 = z, a11 = z, a12 = z, a20 = z, a21 = z, a22 = z, a30 = z, a31 = z, a32 = z, a40 = z, a41 = z, a42 = z, a50 = z, a51 = z, a52 = z, a60 = z, a61 = z, a62 = z, a70 = z, a71 = z, a72 = z;
+        float[] wt = packed;
+        int w = block * inChannels * taps * CO_BLOCK;
+        for (int ci = 0; ci < inChannels; ci++) {
+            int base = ci * channelStride + p0;
+            for (int t = 0; t < taps; t++, w += CO_BLOCK) {
+                int idx = base + tapIndex[t];
+                FloatVector v0 = FloatVector.fromArray(F, planes, idx);
+                FloatVector v1 = FloatVector.fromArray(F, planes, idx + L);
+                FloatVector v2 = FloatVector.fromArray(F, planes, idx + 2 * L);
+                FloatVector b0 = FloatVector.broadcast(F, wt[w + 0]);
+                a00 = v0.fma(b0, a00);
+                a01 = v1.fma(b0, a01);
+                a02 = v2.fma(b0, a02);
+                FloatVector b1 = FloatVector.broadcast(F, wt[w + 1]);
+                a10 = v0.fma(b1, a10);
+                a11 = v1.fma(b1, a11);
+                a12 = v2.fma(b1, a12);
+                FloatVector b2 = FloatVector.broadcast(F, wt[w + 2]);
+                a20 = v0.fma(b2, a20);
+                a21 = v1.fma(b2, a21);
+                a22 = v2.fma(b2, a22);
+                FloatVector b3 = FloatVector.broadcast(F, wt[w + 3]);
+                a30 = v0.fma(b3, a30);
+                a31 = v1.fma(b3, a31);
+                a32 = v2.fma(b3, a32);
+                FloatVector b4 = FloatVector.broadcast(F, wt[w + 4]);
+                a40 = v0.fma(b4, a40);
+                a41 = v1.fma(b4, a41);
+                a42 = v2.fma(b4, a42);
+                FloatVector b5 = FloatVector.broadcast(F, wt[w + 5]);
+                a50 = v0.fma(b5, a50);
+                a51 = v1.fma(b5, a51);
+                a52 = v2.fma(b5, a52);
+                FloatVector b6 = FloatVector.broadcast(F, wt[w + 6]);
+                a60 = v0.fma(b6, a60);
+                a61 = v1.fma(b6, a61);
+                a62 = v2.fma(b6, a62);
+                FloatVector b7 = FloatVector.broadcast(F, wt[w + 7]);
+                a70 = v0.fma(b7, a70);
+                a71 = v1.fma(b7, a71);
+                a72 = v2.fma(b7, a72);
+            }
+        }
+        a00.intoArray(tile, 0 * L);
+        a01.intoArray(tile, 1 * L);
+        a02.intoArray(tile, 2 * L);
+        a10.intoArray(tile, 3 * L);
+        a11.intoArray(tile, 4 * L);
+        a12.intoArray(tile, 5 * L);
+        a20.intoArray(tile, 6 * L);
+        a21.intoArray(tile, 7 * L);
+        a22.intoArray(tile, 8 * L);
+        a30.intoArray(tile, 9 * L);
+        a31.intoArray(tile, 10 * L);
+        a32.intoArray(tile, 11 * L);
+        a40.intoArray(tile, 12 * L);
+        a41.intoArray(tile, 13 * L);
+        a42.intoArray(tile, 14 * L);
+        a50.intoArray(tile, 15 * L);
+        a51.intoArray(tile, 16 * L);
+        a52.intoArray(tile, 17 * L);
+        a60.intoArray(tile, 18 * L);
+        a61.intoArray(tile, 19 * L);
+        a62.intoArray(tile, 20 * L);
+        a70.intoArray(tile, 21 * L);
+        a71.intoArray(tile, 22 * L);
+        a72.intoArray(tile, 23 * L);
+    }
+
+    /** With 16 vector registers (AVX2): tile[j, p] = Σ_ci Σ_tap w[block·4 + j, ci, tap] · plane[ci, tap][p0 + p], p < 2L. */
+    private void microTile4x2(float[] planes, int channelStride, int[] tapIndex, int p0, int block, float[] tile) {
         int taps = tapIndex.length;
         FloatVector a00 = FloatVector.zero(F), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
         int w = block * inChannels * taps * CO_BLOCK;
