@@ -60,6 +60,8 @@ final class BenchImageCommand implements Callable<Integer> {
     int vqChannels;
     @Option(names = "--dir", description = "where to write the synthetic model (default: a temp folder, deleted after)") Path dir;
     @Option(names = "--quantize", description = "quantize at load: q8_0 or q4_0") String quantize;
+    @Option(names = "--kv-cache", defaultValue = "f32", description = "KV cache element type: f32 or bf16 (default ${DEFAULT-VALUE})")
+    String kvCache;
     @Option(names = "--guidance", defaultValue = "2",
             description = "none, 2 (2-stream CFG, text→image) or 3 (3-stream CFG: an edit, its 512×512 condition encoded first); default ${DEFAULT-VALUE}")
     String guidance;
@@ -79,7 +81,7 @@ final class BenchImageCommand implements Callable<Integer> {
         if ((model == null) == (synthetic == null)) throw new Cm3LeonException("give either --model or --synthetic");
         if (!List.of("none", "2", "3").contains(guidance)) throw new Cm3LeonException("--guidance must be none, 2 or 3, got " + guidance);
         if (samples < 1) throw new Cm3LeonException("--samples must be at least 1");
-        EngineOptions options = EngineOptions.defaults().withBackend("cpu").quantize(quantize);
+        EngineOptions options = EngineOptions.defaults().withBackend("cpu").quantize(quantize).withKvCache(kvCache);
         if (threads != null) System.setProperty("cm3leon.threads", Integer.toString(threads));
         Path temp = null, path = model;
         String label;
@@ -158,7 +160,8 @@ final class BenchImageCommand implements Callable<Integer> {
             double encodeS = seconds(t.imageEncode()), encodeGflop = guidance.equals("3") ? vq.encodeFlops(side, side) / 1e9 : 0;
             double perImage = (seconds(t.total()) + pngNanos / 1e9) / samples;
 
-            String config = fmt("%s %s, %s, %d sample%s", label, dtype, streamsName(streams), samples, samples == 1 ? "" : "s");
+            String config = fmt("%s %s, %s KV cache, %s, %d sample%s", label, dtype, kvCache, streamsName(streams), samples,
+                    samples == 1 ? "" : "s");
             List<String[]> rows = new ArrayList<>();
             rows.add(new String[]{"prompt prefill", fmt("%.3f s", seconds(t.prefill())), "", ""});
             rows.add(new String[]{"decode step (mean of " + (t.steps() - 1) + ")", fmt("%.1f ms", stepMs),
@@ -188,6 +191,7 @@ final class BenchImageCommand implements Callable<Integer> {
                 Map<String, Object> j = new LinkedHashMap<>();
                 j.put("model", label);
                 j.put("dtype", dtype);
+                j.put("kv_cache_type", kvCache);
                 j.put("guidance", guidance);
                 j.put("threads", Parallel.threads());
                 j.put("seconds_per_image", perImage);
