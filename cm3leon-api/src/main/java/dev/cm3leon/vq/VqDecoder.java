@@ -80,8 +80,8 @@ final class VqDecoder {
             if (level.resample() != null) h = VqEncoder.conv(level.resample(), upsampleNearest(h));
         }
         probe.observe(VqProbe.DECODER_PRE_NORM, h);
-        return VqEncoder.conv(convOut, new FeatureMap(h.channels(), h.height(), h.width(),
-                normOut.apply(h.data(), h.positions(), true)));
+        return new FeatureMap(convOut.outChannels(), convOut.outHeight(h.height()), convOut.outWidth(h.width()),
+                convOut.apply(h.data(), h.height(), h.width(), normOut, true));
     }
 
     /** Nearest-neighbour ×2: every value becomes a 2×2 block. */

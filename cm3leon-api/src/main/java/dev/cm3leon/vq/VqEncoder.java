@@ -85,7 +85,8 @@ final class VqEncoder {
         }
         h = mid2.apply(midAttn.apply(mid1.apply(h)));
         probe.observe(VqProbe.ENCODER_MID, h);
-        h = conv(convOut, new FeatureMap(h.channels(), h.height(), h.width(), normOut.apply(h.data(), h.positions(), true)));
+        h = new FeatureMap(convOut.outChannels(), convOut.outHeight(h.height()), convOut.outWidth(h.width()),
+                convOut.apply(h.data(), h.height(), h.width(), normOut, true));
         probe.observe(VqProbe.ENCODER_OUT, h);
         return h;
     }

@@ -112,6 +112,15 @@ public final class Conv2d {
 
     /** x: [inChannels, height, width] → [outChannels, outHeight, outWidth]. */
     public float[] apply(float[] x, int height, int width) {
+        return apply(x, height, width, null, false);
+    }
+
+    /**
+     * {@code apply(norm.apply(x, height·width, swish), height, width)} without the normalised copy: the norm's
+     * per-channel scale and shift (and the swish) are applied as the input is laid into the phase planes, with the
+     * same float operations, so the result is the same to the bit.
+     */
+    public float[] apply(float[] x, int height, int width, GroupNorm norm, boolean swish) {
         if (height < 1 || width < 1 || (long) inChannels * height * width != x.length) {
             throw new IllegalArgumentException(name + ": input of " + x.length + " values is not [" + inChannels + ", "
                     + height + ", " + width + "]");
@@ -126,9 +135,16 @@ public final class Conv2d {
         int chunks = (positions + P_BLOCK - 1) / P_BLOCK;
         int planeStride = chunks * P_BLOCK + reach * wp + reach;   // every vector load stays inside the plane
         int phases = stride * stride;
-        float[] planes = new float[inChannels * phases * planeStride];
+        if (norm != null && norm.channels() != inChannels) {
+            throw new IllegalArgumentException(name + ": a norm of " + norm.channels() + " channels before " + inChannels);
+        }
+        float[][] affine = norm == null ? null : norm.affine(x, height * width);   // [scale, shift] per channel
+        int planeFloats = inChannels * phases * planeStride;
+        float[] planes = takePlanes(planeFloats);
         Parallel.forRange(inChannels, Math.max(1, 4096 / (height * width)), (c0, c1) -> {
-            for (int ci = c0; ci < c1; ci++) fillPlanes(x, ci, height, width, hp, wp, planeStride, planes);
+            for (int ci = c0; ci < c1; ci++) {
+                fillPlanes(x, ci, height, width, hp, wp, planeStride, planes, affine, swish);
+            }
         });
 
         int taps = kernel * kernel;
@@ -153,12 +169,52 @@ public final class Conv2d {
                 scatter(tile, block, chunk * P_BLOCK, positions, wp, oh, ow, out);
             }
         });
+        SPARE_PLANES.set(planes);
         return out;
     }
 
-    /** Phase plane (py, px) of channel ci holds the padded input at rows i·stride + py, columns j·stride + px. */
-    private void fillPlanes(float[] x, int ci, int height, int width, int hp, int wp, int planeStride, float[] planes) {
+    /**
+     * The largest plane buffer a finished convolution gave back: a decoder runs dozens of convolutions at sizes up to
+     * 135 MB of planes, and a buffer reused (zeroed again) is far cheaper than one allocated and collected.
+     */
+    private static final java.util.concurrent.atomic.AtomicReference<float[]> SPARE_PLANES = new java.util.concurrent.atomic.AtomicReference<>();
+
+    /** A zeroed buffer of at least {@code floats}: the spare one if it is large enough (another thread may hold it). */
+    private static float[] takePlanes(int floats) {
+        float[] spare = SPARE_PLANES.getAndSet(null);
+        if (spare == null || spare.length < floats) return new float[floats];
+        java.util.Arrays.fill(spare, 0, floats, 0f);
+        return spare;
+    }
+
+    /**
+     * Phase plane (py, px) of channel ci holds the padded input at rows i·stride + py, columns j·stride + px; with
+     * {@code affine}, each value becomes {@code x·scale[ci] + shift[ci]}, then its swish when asked.
+     */
+    private void fillPlanes(float[] x, int ci, int height, int width, int hp, int wp, int planeStride, float[] planes,
+                            float[][] affine, boolean swish) {
         int src = ci * height * width;
+        if (affine != null) {
+            // Stride 1: each input row lands contiguously in its plane row, transformed in vectors.
+            if (stride == 1) {
+                float scale = affine[0][ci], shift = affine[1][ci];
+                int base = ci * planeStride;
+                for (int r = 0; r < height; r++) {
+                    int i = r + padding.top;
+                    if (i >= hp) break;
+                    int from = Math.max(0, -padding.left), to = Math.min(width, wp - padding.left);
+                    if (to > from) {
+                        GroupNorm.transform(x, src + r * width + from, to - from, scale, shift, swish, planes,
+                                base + i * wp + from + padding.left);
+                    }
+                }
+                return;
+            }
+            float[] t = new float[height * width];
+            GroupNorm.transform(x, src, height * width, affine[0][ci], affine[1][ci], swish, t, 0);
+            x = t;
+            src = 0;
+        }
         for (int py = 0; py < stride; py++) {
             for (int px = 0; px < stride; px++) {
                 int base = (ci * stride * stride + py * stride + px) * planeStride;

@@ -42,36 +42,51 @@ public final class GroupNorm {
 
     /** x: [C, positions] → a new [C, positions]; followed by swish {@code y·sigmoid(y)} when {@code swish}. */
     public float[] apply(float[] x, int positions, boolean swish) {
-        if ((long) channels * positions != x.length) {
-            throw new IllegalArgumentException(name + ": input of " + x.length + " values is not [" + channels + ", "
-                    + positions + "]");
-        }
+        float[][] affine = affine(x, positions);
         float[] out = new float[x.length];
-        int perGroup = channels / groups;
-        Parallel.forRange(groups, Math.max(1, 8192 / Math.max(1, perGroup * positions)), (g0, g1) -> {
-            for (int g = g0; g < g1; g++) normalizeGroup(x, g * perGroup, perGroup, positions, swish, out);
+        Parallel.forRange(channels, Math.max(1, 8192 / Math.max(1, positions)), (c0, c1) -> {
+            for (int c = c0; c < c1; c++) transform(x, c * positions, positions, affine[0][c], affine[1][c], swish, out, c * positions);
         });
         return out;
     }
 
-    private void normalizeGroup(float[] x, int c0, int count, int positions, boolean swish, float[] out) {
-        int from = c0 * positions, to = (c0 + count) * positions, n = to - from;
-        double mean = sum(x, from, to, false, 0f) / n;
-        double rstd = 1.0 / Math.sqrt(sum(x, from, to, true, (float) mean) / n + eps);
-        for (int c = c0; c < c0 + count; c++) {
-            // y = x·scale + shift, as PyTorch folds the affine transform into the normalisation.
-            float scale = (float) (rstd * weight[c]);
-            float shift = (float) (bias[c] - mean * rstd * weight[c]);
-            int off = c * positions, i = 0;
-            FloatVector vs = FloatVector.broadcast(F, scale), vt = FloatVector.broadcast(F, shift);
-            for (; i <= positions - L; i += L) {
-                FloatVector y = FloatVector.fromArray(F, x, off + i).fma(vs, vt);
-                (swish ? swish(y) : y).intoArray(out, off + i);
+    /**
+     * Per channel, the {@code scale} and {@code shift} that normalise x: [C, positions] by its group's mean and biased
+     * variance and apply the affine weights ({@code y = x·scale + shift}, as PyTorch folds them). Returns
+     * {@code [scale[C], shift[C]]}.
+     */
+    public float[][] affine(float[] x, int positions) {
+        if ((long) channels * positions != x.length) {
+            throw new IllegalArgumentException(name + ": input of " + x.length + " values is not [" + channels + ", "
+                    + positions + "]");
+        }
+        float[] scale = new float[channels], shift = new float[channels];
+        int perGroup = channels / groups;
+        Parallel.forRange(groups, Math.max(1, 8192 / Math.max(1, perGroup * positions)), (g0, g1) -> {
+            for (int g = g0; g < g1; g++) {
+                int c0 = g * perGroup, from = c0 * positions, to = (c0 + perGroup) * positions, n = to - from;
+                double mean = sum(x, from, to, false, 0f) / n;
+                double rstd = 1.0 / Math.sqrt(sum(x, from, to, true, (float) mean) / n + eps);
+                for (int c = c0; c < c0 + perGroup; c++) {
+                    scale[c] = (float) (rstd * weight[c]);
+                    shift[c] = (float) (bias[c] - mean * rstd * weight[c]);
+                }
             }
-            for (; i < positions; i++) {
-                float y = Math.fma(x[off + i], scale, shift);
-                out[off + i] = swish ? swish(y) : y;
-            }
+        });
+        return new float[][]{scale, shift};
+    }
+
+    /** dst[dOff + i] = x[xOff + i]·scale + shift, then its swish when {@code swish}, for i &lt; n. */
+    static void transform(float[] x, int xOff, int n, float scale, float shift, boolean swish, float[] dst, int dOff) {
+        FloatVector vs = FloatVector.broadcast(F, scale), vt = FloatVector.broadcast(F, shift);
+        int i = 0;
+        for (; i <= n - L; i += L) {
+            FloatVector y = FloatVector.fromArray(F, x, xOff + i).fma(vs, vt);
+            (swish ? swish(y) : y).intoArray(dst, dOff + i);
+        }
+        for (; i < n; i++) {
+            float y = Math.fma(x[xOff + i], scale, shift);
+            dst[dOff + i] = swish ? swish(y) : y;
         }
     }
 
