@@ -1,4 +1,4 @@
-/** cm3leon-java: CM3Leon-family multimodal models (Chameleon and Anole checkpoints, HF or Meta layout) on the JVM. */
+/** cm3leon-java: CM3Leon-family multimodal models (Chameleon, Anole and Lumina-mGPT checkpoints, HF, Lumina or Meta layout) on the JVM. */
 module dev.cm3leon {
     requires jdk.incubator.vector;
     requires org.slf4j;

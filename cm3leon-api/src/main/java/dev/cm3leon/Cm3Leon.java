@@ -64,7 +64,7 @@ public final class Cm3Leon implements AutoCloseable {
     private volatile Optional<dev.cm3leon.retrieval.ClipEmbedder> clip;
 
     private Cm3Leon(Path folder, ModelConfig config, TensorSource checkpoint, SpecialTokens special, VqGanFiles vqFiles,
-                    Engine engine, Optional<TextTokenizer> tokenizer, Optional<ImageCodec> codec) {
+                    Engine engine, Optional<TextTokenizer> tokenizer, Optional<ImageCodec> codec, String family) {
         this.folder = folder;
         this.vqFiles = vqFiles;
         this.special = special;
@@ -77,7 +77,7 @@ public final class Cm3Leon implements AutoCloseable {
         Optional<ImageCodec> images = codec.isPresent() || config.vq().isEmpty() ? codec
                 : Optional.of(new VqImageCodec(this::requireVq, this::imagePreprocessor));
         this.format = new SequenceFormat(vocabulary, tokenizer, images, config.bosId(),
-                TaskTemplates.forCheckpoint(folder, config.modelType()));
+                TaskTemplates.forCheckpoint(folder, family), config.maxPositions());
     }
 
     public static Cm3Leon load(Path folder) {
@@ -101,7 +101,8 @@ public final class Cm3Leon implements AutoCloseable {
             Engine engine = backend.open(weights, options);
             LOG.debug("loaded {} ({}): {} layers, hidden {}, vocab {}, {} backend", folder, found.layout(), config.numLayers(),
                     config.hiddenSize(), config.vocabSize(), engine.backendName());
-            return new Cm3Leon(folder, config, checkpoint, opened.special(), vqFiles, engine, tokenizer, Optional.empty());
+            return new Cm3Leon(folder, config, checkpoint, opened.special(), vqFiles, engine, tokenizer, Optional.empty(),
+                    opened.family());
         } catch (RuntimeException e) {
             checkpoint.close();
             throw e;
@@ -112,7 +113,7 @@ public final class Cm3Leon implements AutoCloseable {
     static Cm3Leon assemble(Path folder, ModelConfig config, TensorSource checkpoint, Engine engine,
                             Optional<TextTokenizer> tokenizer, Optional<ImageCodec> codec) {
         return new Cm3Leon(folder, config, checkpoint, SpecialTokens.of(config), VqGanFiles.find(List.of(folder), null), engine,
-                tokenizer, codec);
+                tokenizer, codec, config.modelType());
     }
 
     public Path folder() {
@@ -157,9 +158,14 @@ public final class Cm3Leon implements AutoCloseable {
 
     // ---- requests -----------------------------------------------------------------------------------------------
 
+    /** The family's image decoding defaults (its templates file's {@code image_defaults}). */
     private DecodingOptions imageDefaults() {
-        TaskTemplates t = format.templates();
-        return new DecodingOptions().temperature(t.defaultTemperature()).topP(t.defaultTopP()).guidance(t.defaultGuidance());
+        return format.templates().imageDefaults().applyTo(new DecodingOptions());
+    }
+
+    /** The family's text decoding defaults ({@code text_defaults}); greedy where it states none. */
+    private DecodingOptions textDefaults() {
+        return format.templates().textDefaults().map(d -> d.applyTo(new DecodingOptions())).orElseGet(Cm3Leon::greedyDefaults);
     }
 
     private static DecodingOptions greedyDefaults() {
@@ -172,9 +178,12 @@ public final class Cm3Leon implements AutoCloseable {
         return new TextToImageRequest(this, TaskTemplates.TEXT_TO_IMAGE, prompt, null, imageDefaults());
     }
 
-    /** Caption an image; {@code .prompt(question)} asks a question about it instead. Greedy by default. */
+    /**
+     * Caption an image; {@code .prompt(question)} asks a question about it instead. Decoded with the family's text
+     * defaults (Chameleon: Meta's temperature 0.7, top-p 0.9, repetition penalty 1.2), greedy where it has none.
+     */
     public ImageToTextRequest imageToText(BufferedImage image) {
-        return new ImageToTextRequest(this, image, greedyDefaults());
+        return new ImageToTextRequest(this, image, textDefaults());
     }
 
     public ImageToTextRequest caption(BufferedImage image) {

@@ -42,7 +42,7 @@ public final class ImageToTextRequest extends Request<GeneratedText, ImageToText
         List<Retrieval.Document> docs = Retrieved.fetch(this, question, image);
         full = Retrieved.prepend(f, docs, full);
         int maxNew = maxTokens == null ? DEFAULT_MAX_TOKENS : maxTokens;
-        var out = RequestRunner.run(this, new RequestRunner.Prompts(full, bare, bare), ModalityState.Output.TEXT, false,
+        var out = RequestRunner.run(this, new RequestRunner.Prompts(full, bare, bare), ModalityState.Output.TEXT, null,
                 maxNew, control);
         List<GeneratedText.Sample> samples = new ArrayList<>();
         for (int s = 0; s < out.tokens().length; s++) {

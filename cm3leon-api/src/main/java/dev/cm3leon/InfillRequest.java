@@ -47,6 +47,7 @@ public final class InfillRequest extends Request<GeneratedInfill, InfillRequest>
         int[] sentinels = f.vocabulary().sentinels();
         List<Hole> holes = new ArrayList<>();
         List<int[]> imageCodes = new ArrayList<>();
+        java.util.Map<Integer, dev.cm3leon.decode.ImageLayout.Grid> grids = new java.util.HashMap<>();
         SequenceFormat.IntBuilder doc = new SequenceFormat.IntBuilder();
         doc.add(f.bos());
         for (int si = 0; si < prompt.segments().size(); si++) {
@@ -62,24 +63,27 @@ public final class InfillRequest extends Request<GeneratedInfill, InfillRequest>
                 }
                 case Prompt.Image img -> {
                     f.requireImages();
-                    int grid = f.codec().gridSize();
-                    int[] codes = f.codec().encode(img.image());
+                    dev.cm3leon.decode.ImageLayout layout = f.imageLayout();
+                    dev.cm3leon.decode.ImageLayout.Grid g = f.gridForInput(img.image());
+                    int[] codes = f.codec().encode(img.image(), g.rows(), g.cols());
                     imageCodes.add(codes);
-                    doc.add(f.vocabulary().beginOfImage());
+                    grids.put(si, g);
+                    doc.addAll(layout.header(g));
                     var r = img.maskedCells();
-                    if (r != null && (r.x1() > grid || r.y1() > grid)) {
-                        throw new InvalidRequestException("masked region exceeds the " + grid + "×" + grid + " token grid");
+                    if (r != null && (r.x1() > g.cols() || r.y1() > g.rows())) {
+                        throw new InvalidRequestException("masked region exceeds the " + g + " token grid");
                     }
-                    for (int y = 0; y < grid; y++) {
-                        for (int x = 0; x < grid; x++) {
+                    for (int y = 0; y < g.rows(); y++) {
+                        for (int x = 0; x < g.cols(); x++) {
                             boolean masked = r != null && y >= r.y0() && y < r.y1() && x >= r.x0() && x < r.x1();
                             if (!masked) {
-                                doc.add(f.vocabulary().bpeIdOfCode(codes[y * grid + x]));
+                                doc.add(f.vocabulary().bpeIdOfCode(codes[y * g.cols() + x]));
                             } else if (x == r.x0()) {
                                 doc.add(sentinel(sentinels, holes.size()));
-                                holes.add(new Hole(si, y * grid + x, r.x1() - r.x0()));
+                                holes.add(new Hole(si, y * g.cols() + x, r.x1() - r.x0()));
                             }
                         }
+                        if (layout.hasRowSeparator()) doc.add(layout.rowSeparator());
                     }
                     doc.add(f.vocabulary().endOfImage());
                 }
@@ -104,15 +108,23 @@ public final class InfillRequest extends Request<GeneratedInfill, InfillRequest>
             context.add(sentinel(sentinels, k));
             int[] streamPrompt = RequestRunner.fit(context.toArray(), h.isImage() ? h.length() : maxText,
                     model.config().maxPositions(), truncatePrompt, 0);
-            int tokensPerImage = h.isImage() ? h.length() : (f.hasImages() ? f.tokensPerImage() : 0);
+            int tokensPerImage = h.isImage() ? h.length() : 0;
             ModalityState modality = new ModalityState(f.vocabulary(), model.config().vocabSize(), tokensPerImage,
                     h.isImage() ? ModalityState.Output.IMAGE : ModalityState.Output.TEXT, h.isImage());
             var seq = new GenerationLoop.Sequence(new int[][]{streamPrompt}, options.chainFor(0, 0), modality, random.split(),
                     h.isImage() ? h.length() : maxText, new int[]{end, model.config().eosId()});
             int spanIndex = k;
-            GenerationLoop.Result res = new GenerationLoop(model.engine()).run(List.of(seq), control, (s, token, m) -> {
+            GenerationLoop.TokenListener spanTokens = (s, token, m) -> {
                 if (listener != null) listener.accept(new TokenEvent(spanIndex, token, m.inImage(), ""));
-            });
+            };
+            GenerationLoop.Result res;
+            if (h.isImage() && options.speculativeWindow() > 0) {
+                var sjd = new dev.cm3leon.decode.SpeculativeJacobiLoop(model.engine(), options.speculativeWindow())
+                        .run(List.of(seq), control, spanTokens);
+                res = new GenerationLoop.Result(sjd.tokens(), sjd.prefillNanos(), sjd.decodeNanos(), sjd.passes());
+            } else {
+                res = new GenerationLoop(model.engine()).run(List.of(seq), control, spanTokens);
+            }
             prefill += res.prefillNanos();
             decode += res.decodeNanos();
             steps += res.steps();
@@ -130,7 +142,7 @@ public final class InfillRequest extends Request<GeneratedInfill, InfillRequest>
             }
             if (progress != null) progress.accept(new Progress(k + 1, holes.size()));
         }
-        return new GeneratedInfill(splice(f, holes, spans, imageCodes), List.copyOf(spans),
+        return new GeneratedInfill(splice(f, holes, spans, imageCodes, grids), List.copyOf(spans),
                 new Timings(Duration.ofNanos(prefill), Duration.ofNanos(decode), steps, 1), docs);
     }
 
@@ -148,7 +160,8 @@ public final class InfillRequest extends Request<GeneratedInfill, InfillRequest>
     }
 
     /** The prompt with text masks replaced by their spans and masked images redrawn from their completed grids. */
-    private Prompt splice(SequenceFormat f, List<Hole> holes, List<GeneratedInfill.Span> spans, List<int[]> imageCodes) {
+    private Prompt splice(SequenceFormat f, List<Hole> holes, List<GeneratedInfill.Span> spans, List<int[]> imageCodes,
+                          java.util.Map<Integer, dev.cm3leon.decode.ImageLayout.Grid> grids) {
         List<Prompt.Segment> out = new ArrayList<>();
         int k = 0;
         for (int si = 0; si < prompt.segments().size(); si++) {
@@ -157,8 +170,8 @@ public final class InfillRequest extends Request<GeneratedInfill, InfillRequest>
                 case Prompt.Mask m -> out.add(new Prompt.Text(spans.get(k++).text()));
                 case Prompt.Image img when img.maskedCells() != null -> {
                     while (k < holes.size() && holes.get(k).segment() == si) k++;
-                    int grid = f.codec().gridSize();
-                    BufferedImage redrawn = f.codec().canDecode() ? f.codec().decode(imageCodes.get(si), grid, grid) : img.image();
+                    var g = grids.get(si);
+                    BufferedImage redrawn = f.codec().canDecode() ? f.codec().decode(imageCodes.get(si), g.rows(), g.cols()) : img.image();
                     out.add(new Prompt.Image(redrawn, null));
                 }
                 default -> out.add(s);

@@ -43,16 +43,16 @@ public final class InterleavedRequest extends Request<GeneratedDocument, Interle
                 Math.max(1, model.config().maxPositions() - full.length));
         boolean images = f.hasImages();
         var out = RequestRunner.run(this, new RequestRunner.Prompts(full, null, null),
-                images ? ModalityState.Output.INTERLEAVED : ModalityState.Output.TEXT, false, maxNew, control);
+                images ? ModalityState.Output.INTERLEAVED : ModalityState.Output.TEXT, null, maxNew, control);
         int[] tokens = out.tokens()[0];
         List<GeneratedDocument.Part> parts = new ArrayList<>();
         for (SequenceFormat.Piece p : f.split(tokens)) {
             if (!p.isImage()) {
                 if (!p.text().isEmpty()) parts.add(new GeneratedDocument.TextPart(p.text()));
             } else {
-                int grid = f.codec().gridSize();
-                if (p.codes().length == grid * grid && f.codec().canDecode()) {
-                    parts.add(new GeneratedDocument.ImagePart(f.codec().decode(p.codes(), grid, grid), p.codes()));
+                if (p.complete() && f.codec().canDecode()) {
+                    parts.add(new GeneratedDocument.ImagePart(f.codec().decode(p.codes(), p.grid().rows(), p.grid().cols()),
+                            p.codes()));
                 }
             }
         }

@@ -111,6 +111,19 @@ public abstract sealed class Request<R, SELF extends Request<R, SELF>>
         return self();
     }
 
+    /**
+     * Speculative Jacobi decoding of the image tokens this request generates, with a window of {@code window} drafts
+     * verified per pass (0 turns it off). The tokens keep plain sampling's distribution; only the number of passes
+     * changes. Requests whose output is text refuse it.
+     */
+    public SELF speculative(int window) {
+        if (this instanceof ImageToTextRequest && window > 0) {
+            throw new InvalidRequestException("speculative decoding applies to image tokens; image-to-text output is text");
+        }
+        options.speculative(window);
+        return self();
+    }
+
     public SELF seed(long seed) {
         options.seed(seed);
         return self();

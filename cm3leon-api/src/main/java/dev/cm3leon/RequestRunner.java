@@ -3,7 +3,9 @@ package dev.cm3leon;
 import dev.cm3leon.decode.DecodingOptions;
 import dev.cm3leon.decode.GenerationControl;
 import dev.cm3leon.decode.GenerationLoop;
+import dev.cm3leon.decode.ImageLayout;
 import dev.cm3leon.decode.ModalityState;
+import dev.cm3leon.decode.SpeculativeJacobiLoop;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -24,11 +26,14 @@ final class RequestRunner {
     record Prompts(int[] full, int[] imageOnly, int[] unconditional) {
     }
 
-    /** The new tokens of each sample, whether it used CD-K, and the timings. */
-    record Outcome(int[][] tokens, boolean[] contrastive, Timings timings) {
+    /** The new tokens of each sample, whether it used CD-K, the timings, and the speculation's counts (null when off). */
+    record Outcome(int[][] tokens, boolean[] contrastive, Timings timings, Speculation speculation) {
     }
 
-    static Outcome run(Request<?, ?> r, Prompts prompts, ModalityState.Output output, boolean startsInImage,
+    /**
+     * @param startsIn the grid of the image the prompts open (they end with its header), or null when they end in text
+     */
+    static Outcome run(Request<?, ?> r, Prompts prompts, ModalityState.Output output, ImageLayout.Grid startsIn,
                        int maxNew, GenerationControl control) {
         DecodingOptions o = r.options;
         SequenceFormat format = r.model.format();
@@ -36,14 +41,15 @@ final class RequestRunner {
         int amateur = streams.length - 1;
         int context = r.model.config().maxPositions();
         for (int i = 0; i < streams.length; i++) streams[i] = fit(streams[i], maxNew, context, r.truncatePrompt, i);
-        int tokensPerImage = format.hasImages() ? format.tokensPerImage() : 0;
+        ImageLayout layout = format.hasImages() ? format.imageLayout()
+                : ImageLayout.run(format.vocabulary().beginOfImage(), format.vocabulary().endOfImage(), 0);
         List<GenerationLoop.Sequence> seqs = new ArrayList<>();
         SplittableRandom root = new SplittableRandom(o.seed());
         boolean[] contrastive = new boolean[o.samples()];
         for (int s = 0; s < o.samples(); s++) {
             contrastive[s] = o.contrastiveFor(s);
-            ModalityState modality = new ModalityState(format.vocabulary(), r.model.config().vocabSize(), tokensPerImage,
-                    output, startsInImage);
+            ModalityState modality = new ModalityState(format.vocabulary(), r.model.config().vocabSize(), layout, output,
+                    startsIn);
             seqs.add(new GenerationLoop.Sequence(streams, o.chainFor(s, amateur), modality, root.split(), maxNew,
                     r.model.specialTokens().stops()));
         }
@@ -58,14 +64,22 @@ final class RequestRunner {
                 r.listener.accept(new TokenEvent(sample, token, image, text));
             }
         };
-        GenerationLoop.Result res = new GenerationLoop(r.model.engine()).run(seqs, control, tokens);
+        GenerationLoop.Result res;
+        Speculation speculation = null;
+        if (o.speculativeWindow() > 0) {
+            var sjd = new SpeculativeJacobiLoop(r.model.engine(), o.speculativeWindow()).run(seqs, control, tokens);
+            res = new GenerationLoop.Result(sjd.tokens(), sjd.prefillNanos(), sjd.decodeNanos(), sjd.passes());
+            speculation = new Speculation(o.speculativeWindow(), sjd.passes(), sjd.drafted(), sjd.accepted());
+        } else {
+            res = new GenerationLoop(r.model.engine()).run(seqs, control, tokens);
+        }
         if (r.progress != null && done.get() < total) r.progress.accept(new Progress(total, total));
         int edge = Timings.EDGE_STEPS, forwardSteps = res.stepForwardNanos().length;
         return new Outcome(res.tokens(), contrastive, new Timings(Duration.ofNanos(res.prefillNanos()),
                 Duration.ofNanos(res.decodeNanos()), res.steps(), streams.length * o.samples(),
                 Duration.ofNanos(res.forwardNanos()), Duration.ofNanos(res.samplingNanos()),
                 Duration.ofNanos(res.meanStepNanos(0, edge)), Duration.ofNanos(res.meanStepNanos(forwardSteps - edge, edge)),
-                Duration.ZERO, Duration.ZERO, res.forwardPasses()));
+                Duration.ZERO, Duration.ZERO, res.forwardPasses()), speculation);
     }
 
     /** [conditional] + what guidance and CD-K need; the amateur stream for CD-K is always the last one. */

@@ -33,6 +33,19 @@ final class VqImageCodec implements ImageCodec {
     }
 
     @Override
+    public int pixelsPerCode() {
+        return vq.get().config().resolution() / vq.get().config().gridSize();
+    }
+
+    @Override
+    public int[] encode(BufferedImage image, int rows, int cols) {
+        if (rows == gridSize() && cols == gridSize()) return encode(image);
+        int p = pixelsPerCode();
+        ImagePreprocessor fit = preprocessor.get().coveringCrop(cols * p, rows * p, image.getWidth(), image.getHeight());
+        return vq.get().encode(fit.preprocess(image)).codes();
+    }
+
+    @Override
     public boolean canDecode() {
         return vq.get().canDecode();
     }

@@ -60,7 +60,7 @@ class CompleteCheckpointTest {
         var golden = Fixtures.json("chameleon/golden.json").get("image").get("vq");
         int[] expectedBpe = Fixtures.ints(golden.get("bpe_ids_rowmajor"));
         for (int i = 0; i < codes.length; i++) assertThat(model.format().vocabulary().bpeIdOfCode(codes[i])).isEqualTo(expectedBpe[i]);
-        GeneratedText t = model.caption(image).maxTokens(8).generate();
+        GeneratedText t = model.caption(image).greedy().repetitionPenalty(1.0).maxTokens(8).generate();
         // greedy caption = greedy continuation of <s> BOI image EOI
         int[] prompt = RequestRunner.concat(new int[]{0, 37}, expectedBpe, new int[]{36});
         int[] expected = model.generateGreedy(prompt, 8);

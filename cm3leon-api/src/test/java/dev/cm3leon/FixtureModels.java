@@ -135,9 +135,18 @@ final class FixtureModels {
         }
 
         public int[] encode(BufferedImage image) {
-            int[] codes = new int[64];
-            for (int gy = 0; gy < 8; gy++) {
-                for (int gx = 0; gx < 8; gx++) {
+            return encode(image, 8, 8);
+        }
+
+        public int pixelsPerCode() {
+            return 4;
+        }
+
+        /** Cell (gx, gy) of a {@code rows × cols} grid is the image's 4×4 block there (edge pixels repeated). */
+        public int[] encode(BufferedImage image, int rows, int cols) {
+            int[] codes = new int[rows * cols];
+            for (int gy = 0; gy < rows; gy++) {
+                for (int gx = 0; gx < cols; gx++) {
                     int sum = 0;
                     for (int y = 0; y < 4; y++) {
                         for (int x = 0; x < 4; x++) {
@@ -146,7 +155,7 @@ final class FixtureModels {
                             sum += ((rgb >> 16) & 255) + ((rgb >> 8) & 255) + (rgb & 255);
                         }
                     }
-                    codes[gy * 8 + gx] = Math.min(31, sum / (16 * 3) / 8);
+                    codes[gy * cols + gx] = Math.min(31, sum / (16 * 3) / 8);
                 }
             }
             return codes;
@@ -198,6 +207,20 @@ final class FixtureModels {
 
     static Loaded load() {
         return load(Fixtures.path("chameleon/model").resolve("config.json"));
+    }
+
+    /**
+     * With a config of one's own and the task templates of {@code templatesFolder} (its {@code cm3leon-templates.json}:
+     * an image layout, defaults, prompts).
+     */
+    static Loaded load(Path configJson, Path templatesFolder) {
+        ModelConfig config = ModelConfig.read(configJson);
+        SafetensorsCheckpoint ck = SafetensorsCheckpoint.open(Fixtures.path("chameleon/model"));
+        CountingEngine engine = new CountingEngine(new CpuEngine(DecoderWeights.from(ck, config),
+                KvCacheBudget.of(EngineOptions.defaults())));
+        TextTokenizer tok = TextTokenizer.fromJson(tokenizerJson().getBytes(StandardCharsets.UTF_8), "test tokenizer.json");
+        return new Loaded(Cm3Leon.assemble(templatesFolder, config, ck, engine, Optional.of(tok), Optional.of(new StandInCodec())),
+                engine);
     }
 
     /** With a config of one's own (e.g. one that names sentinel tokens). */

@@ -174,7 +174,7 @@ class RequestsTest {
         assertThatThrownBy(() -> model.generate(Prompt.of("x", Prompt.mask()))).isInstanceOf(InvalidRequestException.class);
         String longPrompt = "a".repeat(300);
         assertThatThrownBy(() -> model.textToImage(longPrompt).generate()).isInstanceOf(InvalidRequestException.class)
-                .hasMessageContaining("302 tokens").hasMessageContaining("65 new").hasMessageContaining("context is 256");
+                .hasMessageContaining("303 tokens").hasMessageContaining("65 new").hasMessageContaining("context is 256");
         GeneratedImage truncated = model.textToImage(longPrompt).truncatePrompt(true).generate();
         assertThat(truncated.tokens()).hasSize(65);
     }

@@ -16,6 +16,9 @@ import java.util.stream.Stream;
  * <ul>
  *   <li>{@link Layout#HF}: {@code config.json} with {@code model.safetensors} or {@code model.safetensors.index.json}
  *       ({@code facebook/chameleon-7b}, {@code leloy/Anole-7b-v0.1-hf}).</li>
+ *   <li>{@link Layout#LUMINA}: an HF folder whose {@code config.json} names {@code ChameleonXLLMXForConditionalGeneration}
+ *       ({@code Alpha-VLLM/Lumina-mGPT-7B-512}, {@code -768}, {@code -1024}, {@code -768-Omni}): QK-norm weights per
+ *       model-parallel shard, Lumina's image layout and decoding defaults; Meta's VQ-GAN files looked up as for HF.</li>
  *   <li>{@link Layout#META}: Meta's original release ({@code facebook/chameleon}'s download,
  *       {@code GAIR/Anole-7b-v0.1}): {@code models/<size>/params.json} with {@code consolidated.pth} or
  *       {@code consolidated.NN.pth}, and {@code tokenizer/text_tokenizer.json}, {@code vqgan.yaml},
@@ -31,6 +34,7 @@ import java.util.stream.Stream;
 public record CheckpointFolder(Layout layout, Path folder, Path modelDir, Optional<Path> tokenizer, List<Path> vqFolders) {
     public enum Layout {
         HF("HF Chameleon (config.json + safetensors)"),
+        LUMINA("Lumina-mGPT (config.json naming ChameleonXLLMXForConditionalGeneration + safetensors)"),
         META("Meta's original release (params.json + consolidated.pth)");
 
         private final String description;
@@ -47,12 +51,15 @@ public record CheckpointFolder(Layout layout, Path folder, Path modelDir, Option
     public static final String HF_TOKENIZER = "tokenizer.json";
     public static final String META_TOKENIZER = "text_tokenizer.json";
     public static final String TOKENIZER_FOLDER = "tokenizer";
+    /** The architecture name Lumina-mGPT's configs carry. */
+    public static final String LUMINA_ARCHITECTURE = "ChameleonXLLMXForConditionalGeneration";
 
     /**
      * The one result of opening a folder: its decoder config (special ids as the tokenizer gives them), its tensors
-     * under HF's names, and the ids that end an answer.
+     * under HF's names, the ids that end an answer, and the family whose built-in templates and defaults apply
+     * ({@code chameleon}, {@code lumina}).
      */
-    public record Opened(ModelConfig config, TensorSource weights, SpecialTokens special) {
+    public record Opened(ModelConfig config, TensorSource weights, SpecialTokens special, String family) {
     }
 
     /** Detects the layout, or explains which files were looked for. */
@@ -60,7 +67,8 @@ public record CheckpointFolder(Layout layout, Path folder, Path modelDir, Option
         if (!Files.isDirectory(folder)) throw CheckpointException.of(folder, "not a checkpoint folder (not a folder)");
         if (Files.isRegularFile(folder.resolve("config.json")) && SafetensorsCheckpoint.isCheckpointFolder(folder)) {
             Path tok = folder.resolve(HF_TOKENIZER);
-            return new CheckpointFolder(Layout.HF, folder, folder, Files.isRegularFile(tok) ? Optional.of(tok) : Optional.empty(),
+            Layout layout = architectures(folder.resolve("config.json")).contains(LUMINA_ARCHITECTURE) ? Layout.LUMINA : Layout.HF;
+            return new CheckpointFolder(layout, folder, folder, Files.isRegularFile(tok) ? Optional.of(tok) : Optional.empty(),
                     distinct(folder, folder.resolve(TOKENIZER_FOLDER)));
         }
         if (SafetensorsCheckpoint.isCheckpointFolder(folder)) {
@@ -78,6 +86,16 @@ public record CheckpointFolder(Layout layout, Path folder, Path modelDir, Option
                 + SafetensorsCheckpoint.SINGLE_FILE + " or " + SafetensorsCheckpoint.INDEX_FILE + " (HF Chameleon); "
                 + MetaParams.PARAMS + " or " + MetaCheckpoint.SINGLE_FILE + " / consolidated.00.pth in the folder or in "
                 + "models/<size>/ (Meta's original release)");
+    }
+
+    private static java.util.List<String> architectures(Path configJson) {
+        ConfigReader c = ConfigReader.read(configJson);
+        var a = c.root().get("architectures");
+        if (a == null || a.isNull()) return List.of();
+        if (!a.isArray()) throw c.error("architectures", "must be a list of names, found " + a);
+        List<String> names = new ArrayList<>();
+        a.forEach(n -> names.add(n.asText()));
+        return names;
     }
 
     private static boolean isMetaModelDir(Path dir) {
@@ -128,7 +146,7 @@ public record CheckpointFolder(Layout layout, Path folder, Path modelDir, Option
      */
     public Opened open(VqGanFiles vq) {
         return switch (layout) {
-            case HF -> {
+            case HF, LUMINA -> {
                 Path json = folder.resolve("config.json");
                 ModelConfig config = ModelConfig.read(json);
                 // Without tokenizer.json, vocabulary_map is the tokenizer's vocabulary as the converter copied it.
@@ -139,7 +157,16 @@ public record CheckpointFolder(Layout layout, Path folder, Path modelDir, Option
                 Optional<VocabularyMap> vocabulary = config.vocabulary().map(v -> VocabularyMap.of(
                         SpecialTokens.markersFromTokenizer(v.tokens(), tokens), config.vocabSize(), tokenizer.orElse(json)));
                 ModelConfig reconciled = config.withSpecialTokens(special.bos(), special.eos(), special.pad(), vocabulary);
-                yield new Opened(reconciled, SafetensorsCheckpoint.open(folder), special);
+                // Lumina-mGPT keeps QK-norm per model-parallel shard; HF's converter writes it per head.
+                int modelParallel = ConfigReader.read(json).optInt("model_parallel_size", 1, 1);
+                SafetensorsCheckpoint weights = SafetensorsCheckpoint.open(folder);
+                try {
+                    yield new Opened(reconciled, GroupedQkNorm.expand(weights, reconciled, modelParallel), special,
+                            layout == Layout.LUMINA ? "lumina" : "chameleon");
+                } catch (RuntimeException e) {
+                    weights.close();
+                    throw e;
+                }
             }
             case META -> openMeta(vq);
         };
@@ -165,7 +192,7 @@ public record CheckpointFolder(Layout layout, Path folder, Path modelDir, Option
                     p.qkNormalization(), false, 0, 2, 1, weights.torchDtype(), Optional.of(vocabulary), vq, true);
             SpecialTokens special = SpecialTokens.reconcile(config, tokens, tok, List.of());
             return new Opened(config.withSpecialTokens(special.bos(), special.eos(), special.pad(), config.vocabulary()),
-                    weights, special);
+                    weights, special, "chameleon");
         } catch (RuntimeException e) {
             weights.close();
             throw e;

@@ -130,6 +130,11 @@ public final class VocabularyMap {
     }
 
     /** Image-token BPE ids, ascending. */
+    /** Ids run from 0 to this, exclusive. */
+    public int vocabSize() {
+        return bpeToCodebook.length;
+    }
+
     public int[] imageTokenIds() {
         return imageTokenIds.clone();
     }

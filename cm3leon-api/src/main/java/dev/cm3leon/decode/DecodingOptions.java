@@ -71,6 +71,7 @@ public final class DecodingOptions {
     private double contrastiveAlpha = 0.3;
     private long seed = 0;
     private int samples = 1;
+    private int speculativeWindow = 0;
     private final List<SamplerStage> userStages = new ArrayList<>();
 
     public DecodingOptions copy() {
@@ -88,6 +89,7 @@ public final class DecodingOptions {
         o.contrastiveAlpha = contrastiveAlpha;
         o.seed = seed;
         o.samples = samples;
+        o.speculativeWindow = speculativeWindow;
         o.userStages.addAll(userStages);
         return o;
     }
@@ -191,6 +193,23 @@ public final class DecodingOptions {
         return this;
     }
 
+    /**
+     * Speculative Jacobi decoding of image tokens with a window of {@code window} drafts (0: off). Lossless in
+     * distribution; it pays where a pass over {@code window} tokens costs little more than a one-token step.
+     */
+    public DecodingOptions speculative(int window) {
+        if (window < 0 || window > SpeculativeJacobiLoop.MAX_WINDOW) {
+            throw invalid("the speculative window must be 0 (off) to " + SpeculativeJacobiLoop.MAX_WINDOW + ", got " + window);
+        }
+        speculativeWindow = window;
+        return this;
+    }
+
+    /** The speculative window; 0 when speculative decoding is off. */
+    public int speculativeWindow() {
+        return speculativeWindow;
+    }
+
     /** Inserts a user stage after the built-in penalties and before temperature and truncation. */
     public DecodingOptions addStage(SamplerStage stage) {
         userStages.add(java.util.Objects.requireNonNull(stage, "stage"));
@@ -271,6 +290,6 @@ public final class DecodingOptions {
         return "DecodingOptions[greedy=" + greedy + ", temperature=" + temperature + ", topK=" + topK + ", topP=" + topP
                 + ", minP=" + minP + ", repetitionPenalty=" + repetitionPenalty + ", guidance=" + guidance
                 + ", strategy=" + strategy + ", cdK=" + contrastiveK + "/" + contrastiveAlpha + ", seed=" + seed
-                + ", samples=" + samples + "]";
+                + ", samples=" + samples + (speculativeWindow > 0 ? ", speculative=" + speculativeWindow : "") + "]";
     }
 }

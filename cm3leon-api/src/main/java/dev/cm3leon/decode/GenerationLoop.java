@@ -56,6 +56,14 @@ public final class GenerationLoop {
      */
     public record Result(int[][] tokens, long prefillNanos, long decodeNanos, int steps, long forwardNanos,
                          long samplingNanos, long[] stepForwardNanos, int forwardPasses) {
+        /**
+         * A loop that reports only prefill and decode ({@code steps} passes after the prefill, speculative decoding's
+         * verification passes): no per-step split.
+         */
+        public Result(int[][] tokens, long prefillNanos, long decodeNanos, int steps) {
+            this(tokens, prefillNanos, decodeNanos, steps, 0, 0, new long[0], steps + 1);
+        }
+
         /** Mean of {@code count} step forward times from {@code from} (clamped to the steps there are). */
         public long meanStepNanos(int from, int count) {
             int a = Math.max(0, Math.min(from, stepForwardNanos.length)), b = Math.min(stepForwardNanos.length, a + count);

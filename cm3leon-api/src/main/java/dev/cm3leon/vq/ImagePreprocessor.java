@@ -121,6 +121,37 @@ public final class ImagePreprocessor {
                 rescaleFactor, mean, std, filter, maxPixels);
     }
 
+    /**
+     * The same preprocessing onto a {@code width × height} crop of an {@code imageWidth × imageHeight} image: the
+     * image resized just enough to cover the crop (the shortest side chosen per image), then centre-cropped, as
+     * Lumina-mGPT fits an image to one of its aspect-ratio buckets.
+     */
+    public ImagePreprocessor coveringCrop(int width, int height, int imageWidth, int imageHeight) {
+        if (width < 1 || height < 1 || imageWidth < 1 || imageHeight < 1) throw new IllegalArgumentException("sizes must be positive");
+        int shortSide = Math.min(imageWidth, imageHeight);
+        double scale = Math.max((double) width / imageWidth, (double) height / imageHeight);
+        int edge = (int) Math.max(1, Math.ceil(scale * shortSide - 1e-9));
+        // The resize truncates (HF) or rounds (Meta) the long side: grow the edge until both sides cover the crop.
+        while (covered(edge, imageWidth, imageHeight, width, height) == false) edge++;
+        return new ImagePreprocessor(style, edge, width, height, true, true, rescale, normalize, rescaleFactor, mean, std,
+                filter, maxPixels);
+    }
+
+    private boolean covered(int edge, int w, int h, int cropW, int cropH) {
+        int shortSide = Math.min(w, h), longSide = Math.max(w, h);
+        long newW, newH;
+        if (style == Style.HF) {
+            long newLong = (long) ((double) ((long) edge * longSide) / shortSide);
+            newW = w <= h ? edge : newLong;
+            newH = w <= h ? newLong : edge;
+        } else {
+            double scale = (double) edge / shortSide;
+            newW = (long) Math.rint(scale * w);
+            newH = (long) Math.rint(scale * h);
+        }
+        return newW >= cropW && newH >= cropH;
+    }
+
     public long maxPixels() {
         return maxPixels;
     }

@@ -109,6 +109,41 @@ public final class MetaRelease {
         }
     }
 
+    /**
+     * A Lumina-mGPT folder of these tensors: {@code config.json} naming {@code ChameleonXLLMXForConditionalGeneration}
+     * with {@code model_parallel_size} {@code shards} and its training-only fields, and each QK-norm stored as Lumina
+     * does, {@code [shards, head_dim]}: the row of each shard's first head (exact for weights whose shards' heads share
+     * their norm, {@link #withQkNormPerShard}).
+     */
+    public static Path writeLumina(Path dir, Map<String, Array> hf, int shards) {
+        Map<String, Array> lumina = new LinkedHashMap<>(hf);
+        hf.forEach((name, a) -> {
+            if (!name.contains("_norm.") || !name.contains("self_attn")) return;
+            int perShard = a.rows() / shards, hd = a.cols();
+            float[] v = new float[shards * hd];
+            for (int s = 0; s < shards; s++) System.arraycopy(a.data, s * perShard * hd, v, s * hd, hd);
+            lumina.put(name, new Array(new long[]{shards, hd}, v));
+        });
+        writeHf(dir, lumina);
+        editConfig(dir, c -> {
+            c.putArray("architectures").add(CheckpointFolder.LUMINA_ARCHITECTURE);
+            c.put("model_parallel_size", shards).put("z_loss_weight", 1e-5);
+            return c;
+        });
+        return dir;
+    }
+
+    /** Rewrites {@code dir/config.json} through {@code edit}. */
+    public static void editConfig(Path dir, UnaryOperator<ObjectNode> edit) {
+        try {
+            Path file = dir.resolve("config.json");
+            ObjectNode c = (ObjectNode) JSON.readTree(file.toFile());
+            JSON.writerWithDefaultPrettyPrinter().writeValue(file.toFile(), edit.apply(c));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     private static RowSource rows(Map<String, Array> tensors) {
         return new RowSource() {
             public List<String> names() {

@@ -182,6 +182,43 @@ abstract class CudaEngineParityTest {
         assertThat(Fixtures.maxAbsDiff(together[1], alone[1])).isLessThanOrEqualTo(TOL);
     }
 
+    /**
+     * A speculative-decoding verification pass: two streams of different prompt lengths each get a window of tokens
+     * after their cache, every position's logits returned in one pass, then are truncated back (rejected drafts) and
+     * fed again; each position's logits equal the CPU engine's for the same sequence.
+     */
+    @Test
+    void aWindowOfDraftsGivesEveryPositionsLogitsAndTruncatesBack() {
+        int[] a = {0, 97, 96, 115, 54}, b = {0, 101, 100}, window = {52, 60, 61, 70}, redraft = {53, 61};
+        java.util.function.Function<Engine, float[][]> run = e -> {
+            try (KvCache ca = e.newCache(32); KvCache cb = e.newCache(32)) {
+                e.forward(List.of(new StreamStep(ca, a, StreamStep.Logits.NONE), new StreamStep(cb, b, StreamStep.Logits.NONE)));
+                float[][] first = e.forward(List.of(new StreamStep(ca, window, StreamStep.Logits.ALL),
+                        new StreamStep(cb, window, StreamStep.Logits.ALL)));
+                ca.truncate(a.length + 2);              // pending token and one accepted draft kept
+                cb.truncate(b.length + 2);
+                float[][] second = e.forward(List.of(new StreamStep(ca, redraft, StreamStep.Logits.ALL),
+                        new StreamStep(cb, redraft, StreamStep.Logits.ALL)));
+                return new float[][]{first[0], first[1], second[0], second[1]};
+            }
+        };
+        float[][] cuda = withEngine("chameleon", false, run::apply);
+        float[][] cpu = withCpuEngine("chameleon", run);
+        int v = 128;
+        assertThat(cuda[0]).hasSize(window.length * v);
+        assertThat(cuda[2]).hasSize(redraft.length * v);
+        for (int i = 0; i < 4; i++) assertThat(Fixtures.maxAbsDiff(cuda[i], cpu[i])).isLessThanOrEqualTo(TOL);
+        // The redrafted pass equals a fresh run over the kept prefix and the new tokens.
+        float[] fresh = withCpuEngine("chameleon", e -> logits(e, new int[]{0, 97, 96, 115, 54, 52, 60, 53, 61}));
+        float[] suppressed = cpu[2].clone();
+        float[] tail = java.util.Arrays.copyOfRange(fresh, fresh.length - 2 * v, fresh.length);
+        withCpuEngine("chameleon", e -> {
+            suppress(e, suppressed, 2);
+            return null;
+        });
+        assertThat(Fixtures.maxAbsDiff(suppressed, tail)).isLessThanOrEqualTo(TOL);
+    }
+
     /** Guided greedy image decoding, drawn on the device: u + s·(c − u) over image tokens, the argmax fed to both. */
     @ParameterizedTest
     @ValueSource(strings = {"scale_1", "scale_3"})

@@ -19,6 +19,8 @@ final class DecodingMixin {
     @Option(names = "--samples", description = "decode N samples, keep the best") Integer samples;
     @Option(names = "--seed", defaultValue = "0", description = "random seed (default ${DEFAULT-VALUE})") long seed;
     @Option(names = "--max-tokens", description = "at most this many new text tokens") Integer maxTokens;
+    @Option(names = "--speculative", paramLabel = "W", description = "speculative Jacobi decoding of image tokens with a "
+            + "window of W drafts per pass (lossless in distribution; off by default)") Integer speculative;
 
     <R extends Request<?, R>> R apply(R r) {
         if (guidance != null) r.guidance(guidance);
@@ -34,6 +36,7 @@ final class DecodingMixin {
         if (halfCdK) r.halfTopPHalfContrastive();
         if (samples != null) r.samples(samples);
         if (maxTokens != null) r.maxTokens(maxTokens);
+        if (speculative != null) r.speculative(speculative);
         return r.seed(seed);
     }
 }

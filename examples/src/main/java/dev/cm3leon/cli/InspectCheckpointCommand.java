@@ -2,6 +2,7 @@ package dev.cm3leon.cli;
 
 import dev.cm3leon.TaskTemplates;
 import dev.cm3leon.checkpoint.CheckpointFolder;
+import dev.cm3leon.checkpoint.GroupedQkNorm;
 import dev.cm3leon.checkpoint.MetaCheckpoint;
 import dev.cm3leon.checkpoint.ModelConfig;
 import dev.cm3leon.checkpoint.SafetensorsCheckpoint;
@@ -52,6 +53,8 @@ final class InspectCheckpointCommand implements Runnable {
                 case MetaCheckpoint m -> m.files().size() + " file(s) " + names(m.files())
                         + (m.joined() ? ", model-parallel shards joined into native memory" : ", memory-mapped");
                 case SafetensorsCheckpoint s -> weights.tensors().size() + " tensors, memory-mapped";
+                case GroupedQkNorm g -> weights.tensors().size() + " tensors, memory-mapped; QK-norm stored per model-parallel "
+                        + "shard, expanded over its heads";
                 default -> weights.describe();
             });
             line(out, "architecture", c.modelType() + ": " + c.numLayers() + " layers, hidden " + c.hiddenSize() + ", intermediate "
@@ -64,14 +67,16 @@ final class InspectCheckpointCommand implements Runnable {
             line(out, "shapes", shapes(weights.tensors(), c));
             line(out, "vocabulary", c.vocabulary().map(InspectCheckpointCommand::vocabulary).orElse("none (text-only)")
                     + found.tokenizer().map(t -> "; tokenizer " + t).orElse("; no tokenizer file"));
-            line(out, "image layout", c.vq().map(InspectCheckpointCommand::imageLayout).orElse("none (no image tokenizer)"));
+            TaskTemplates t = TaskTemplates.forCheckpoint(found.folder(), opened.family());
+            line(out, "image layout", c.vq().map(q -> imageLayout(q, t)).orElse("none (no image tokenizer)"));
             line(out, "vq decoder", c.vq().isEmpty() ? "not needed (no image tokenizer)"
                     : weights.tensors().containsKey(DECODER_TENSOR) ? "in the checkpoint (model.vqmodel.decoder.*)"
                     : vq.weights().map(w -> "found: " + w + vq.yaml().map(y -> " with " + y).orElse(""))
                     .orElse("not found; to enable image output, " + vq.whatEnablesImageOutput()));
-            TaskTemplates t = TaskTemplates.forCheckpoint(found.folder(), c.modelType());
-            line(out, "decoding", "images: temperature " + t.defaultTemperature() + ", top-p " + t.defaultTopP() + ", guidance "
-                    + t.defaultGuidance() + " (" + t.family() + " templates); captions and infilling: greedy");
+            line(out, "decoding", "images: " + t.imageDefaults() + "; captions and questions: "
+                    + t.textDefaults().map(Object::toString).orElse("greedy") + "; infilling: greedy (" + t.family()
+                    + " templates" + (found.folder().resolve(TaskTemplates.FILE_NAME).toFile().isFile()
+                    ? ", the folder's " + TaskTemplates.FILE_NAME : ", built in") + ")");
             SpecialTokens s = opened.special();
             line(out, "special ids", "bos " + s.bos() + ", eos " + s.eos() + ", pad " + s.pad() + ", stops " + Arrays.toString(s.stops()));
             for (String w : s.warnings()) line(out, "warning", w);
@@ -107,8 +112,11 @@ final class InspectCheckpointCommand implements Runnable {
                 + ", " + v.sentinels().length + " sentinels";
     }
 
-    private static String imageLayout(VqConfig q) {
-        return "BOI + " + q.gridSize() + "×" + q.gridSize() + " = " + q.tokensPerImage() + " codes + EOI ("
-                + q.resolution() + "×" + q.resolution() + " pixels, codebook " + q.numEmbeddings() + ")";
+    private static String imageLayout(VqConfig q, TaskTemplates t) {
+        if (t.imageLayout().equals(TaskTemplates.ImageLayoutSpec.CHAMELEON)) {
+            return "BOI + " + q.gridSize() + "×" + q.gridSize() + " = " + q.tokensPerImage() + " codes + EOI ("
+                    + q.resolution() + "×" + q.resolution() + " pixels, codebook " + q.numEmbeddings() + ")";
+        }
+        return t.imageLayout() + " (VQ-GAN " + q.resolution() / q.gridSize() + " px per code, codebook " + q.numEmbeddings() + ")";
     }
 }

@@ -31,7 +31,8 @@ class InspectCheckpointCommandTest {
                 .contains("image layout: BOI + 8×8 = 64 codes + EOI (32×32 pixels, codebook 32)")
                 .contains("vq decoder:   not found; to enable image output, put Meta's vqgan.yaml with vqgan.ckpt or vqgan.safetensors")
                 .contains(hf + " or " + hf.resolve("tokenizer"))
-                .contains("decoding:     images: temperature")
+                .contains("decoding:     images: temperature 0.7, top-p 0.9, 3-stream guidance image 1.2 / text 3.0; "
+                        + "captions and questions: temperature 0.7, top-p 0.9, repetition penalty 1.2")
                 .contains("special ids:  bos 0, eos 2, pad 1, stops [2, 39]");
     }
 
@@ -47,6 +48,20 @@ class InspectCheckpointCommandTest {
                 .contains("(interleaved pairs)")
                 .contains("vq decoder:   found: " + release.resolve("tokenizer/vqgan.ckpt"))
                 .contains("special ids:  bos 0, eos 2, pad 1, stops [2, 39]");
+    }
+
+    @Test
+    void aLuminaFolderIsDescribedWithItsImageLayoutAndDecodingDefaults() {
+        Path lumina = MetaRelease.writeLumina(tmp.resolve("lumina"), MetaRelease.withQkNormPerShard(MetaRelease.fixtureTensors(), 2), 2);
+        CliRun r = CliRun.of("inspect", "checkpoint", lumina.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out())
+                .contains("layout:       Lumina-mGPT (config.json naming ChameleonXLLMXForConditionalGeneration + safetensors)")
+                .contains("QK-norm stored per model-parallel shard, expanded over its heads")
+                .contains("image layout: begin-of-image, height and width tokens (<reserved08800> + units of 32 px, at most 64), "
+                        + "codes row by row each followed by <reserved08799>, end-of-image; default 768x768 px")
+                .contains("decoding:     images: temperature 1.0, top-k 2000, guidance 4.0; captions and questions: temperature 1.0, top-k 10")
+                .contains("(lumina templates, built in)");
     }
 
     @Test
