@@ -74,8 +74,12 @@ final class RequestRunner {
             res = new GenerationLoop(r.model.engine()).run(seqs, control, tokens);
         }
         if (r.progress != null && done.get() < total) r.progress.accept(new Progress(total, total));
+        int edge = Timings.EDGE_STEPS, forwardSteps = res.stepForwardNanos().length;
         return new Outcome(res.tokens(), contrastive, new Timings(Duration.ofNanos(res.prefillNanos()),
-                Duration.ofNanos(res.decodeNanos()), res.steps(), streams.length * o.samples()), speculation);
+                Duration.ofNanos(res.decodeNanos()), res.steps(), streams.length * o.samples(),
+                Duration.ofNanos(res.forwardNanos()), Duration.ofNanos(res.samplingNanos()),
+                Duration.ofNanos(res.meanStepNanos(0, edge)), Duration.ofNanos(res.meanStepNanos(forwardSteps - edge, edge)),
+                Duration.ZERO, Duration.ZERO, res.forwardPasses()), speculation);
     }
 
     /** [conditional] + what guidance and CD-K need; the amateur stream for CD-K is always the last one. */

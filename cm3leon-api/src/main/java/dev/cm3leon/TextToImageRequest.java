@@ -6,6 +6,7 @@ import dev.cm3leon.decode.ImageLayout;
 import dev.cm3leon.decode.ModalityState;
 
 import java.awt.image.BufferedImage;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -49,7 +50,9 @@ public final class TextToImageRequest extends Request<GeneratedImage, TextToImag
         ImageLayout layout = f.imageLayout();
         ImageLayout.Grid drawn = grid != null ? grid : layout.defaultGrid();
         var template = f.templates().template(task);
+        long e0 = System.nanoTime();
         int[] conditionTokens = condition == null ? null : f.image(condition);
+        long encodeNanos = condition == null ? 0 : System.nanoTime() - e0;
         int[] full = f.render(template, text, conditionTokens, drawn);
         int[] imageOnly = condition == null ? null : f.render(template, null, conditionTokens, drawn);
         if (condition == null && options.guidance() instanceof DecodingOptions.ThreeStream t) {
@@ -74,6 +77,7 @@ public final class TextToImageRequest extends Request<GeneratedImage, TextToImag
         var out = RequestRunner.run(this, new RequestRunner.Prompts(full, imageOnly, bare), ModalityState.Output.IMAGE,
                 drawn, maxNew, control);
         List<GeneratedImage.Sample> samples = new ArrayList<>();
+        long decodeNanos = 0;
         for (int s = 0; s < out.tokens().length; s++) {
             control.check();
             int[] tokens = out.tokens()[s];
@@ -82,14 +86,17 @@ public final class TextToImageRequest extends Request<GeneratedImage, TextToImag
             int[] codes = new int[drawn.codes()];
             int[] ids = parsed.codeTokens();
             for (int i = 0; i < codes.length; i++) codes[i] = f.vocabulary().codeOfBpeId(ids[i]);
+            long d0 = System.nanoTime();
             BufferedImage img = f.codec().decode(codes, drawn.rows(), drawn.cols());
+            decodeNanos += System.nanoTime() - d0;
             double score = scorer == null ? Double.NaN : scorer.score(text == null ? "" : text, img);
             samples.add(new GeneratedImage.Sample(img, codes, tokens, score, out.contrastive()[s]));
         }
         GeneratedImage.Sample best = scorer == null ? samples.getFirst()
                 : samples.stream().max(Comparator.comparingDouble(GeneratedImage.Sample::score)).orElseThrow();
         return new GeneratedImage(best.image(), best.codes(), best.tokens(), best.score(), List.copyOf(samples),
-                out.timings(), docs, java.util.Optional.ofNullable(out.speculation()));
+                out.timings().withImageParts(Duration.ofNanos(encodeNanos), Duration.ofNanos(decodeNanos)), docs,
+                java.util.Optional.ofNullable(out.speculation()));
     }
 
     private static boolean endsWith(int[] a, int[] suffix) {

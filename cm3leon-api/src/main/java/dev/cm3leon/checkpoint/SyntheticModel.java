@@ -25,18 +25,29 @@ public final class SyntheticModel implements RowSource {
     public record Shape(String name, String arch, int hidden, int intermediate, int layers, int heads, int kvHeads,
                         int vocab, int maxPositions, boolean tied) {
         /**
-         * Presets: {@code tiny}; Chameleon-shaped {@code 0.5B}, {@code 1B} and {@code 7B} (Chameleon 7B's shape, 14 GB
-         * in bf16); {@code llama-1B} (Llama 3.2 1B's shape).
+         * Presets: {@code tiny}; {@code tiny-image} (a two-layer transformer over Chameleon's 65,536-token vocabulary,
+         * for quick end-to-end image runs); Chameleon-shaped {@code 0.5B}, {@code 1B} and {@code 7B} (Chameleon 7B's
+         * shape, 14 GB in bf16); {@code llama-1B} (Llama 3.2 1B's shape).
          */
         public static Shape parse(String size) {
             return switch (size.toLowerCase(Locale.ROOT)) {
                 case "tiny" -> new Shape("tiny", "chameleon", 256, 688, 4, 4, 4, 4096, 1024, false);
+                case "tiny-image" -> new Shape("tiny-image", "chameleon", 128, 352, 2, 2, 2, 65536, 2048, false);
                 case "0.5b" -> new Shape("0.5B", "chameleon", 1536, 4096, 12, 12, 12, 65536, 4096, false);
                 case "1b" -> new Shape("1B", "chameleon", 2048, 5632, 16, 16, 16, 65536, 4096, false);
                 case "7b" -> new Shape("7B", "chameleon", 4096, 11008, 32, 32, 32, 65536, 4096, false);
                 case "llama-1b" -> new Shape("llama-1B", "llama", 2048, 8192, 16, 32, 8, 128256, 4096, true);
-                default -> throw new IllegalArgumentException("unknown synthetic size '" + size + "': tiny, 0.5B, 1B, 7B or llama-1B");
+                default -> throw new IllegalArgumentException("unknown synthetic size '" + size
+                        + "': tiny, tiny-image, 0.5B, 1B, 7B or llama-1B");
             };
+        }
+
+        /**
+         * Whether the model is a complete image model: Chameleon-shaped with a vocabulary that holds Chameleon's
+         * layout (8192 image tokens after four specials, then the image markers and text).
+         */
+        public boolean drawsImages() {
+            return arch.equals("chameleon") && vocab >= FIRST_TEXT_ID + TEXT_CHARS.length();
         }
 
         public int headDim() {
@@ -52,21 +63,32 @@ public final class SyntheticModel implements RowSource {
         }
     }
 
+    /** Where the vocabulary puts its image markers and text, Chameleon's layout: image tokens from id 4. */
+    static final int FIRST_IMAGE_ID = 4, EOI_ID = FIRST_IMAGE_ID + 8192, BOI_ID = EOI_ID + 1, IMAGE_ID = EOI_ID + 2,
+            SEP_ID = EOI_ID + 3, FIRST_TEXT_ID = EOI_ID + 4;
+    /** The text a synthetic tokenizer spells, one token per character. */
+    static final String TEXT_CHARS = " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~";
+
     private final Shape shape;
     private final long seed;
+    private final Optional<SyntheticVqGan> vqGan;
     private final ModelConfig config;
     private final Map<String, long[]> shapes = new LinkedHashMap<>();
 
-    private SyntheticModel(Shape shape, long seed) {
+    private SyntheticModel(Shape shape, long seed, VqConfig vq) {
         this.shape = shape;
         this.seed = seed;
         boolean chameleon = shape.arch().equals("chameleon");
+        if (shape.drawsImages() && vq.numEmbeddings() != 8192) {
+            throw new IllegalArgumentException("the vocabulary holds 8192 image tokens, the VQ-GAN has " + vq.numEmbeddings() + " codes");
+        }
+        this.vqGan = shape.drawsImages() ? Optional.of(SyntheticVqGan.of(vq, seed)) : Optional.empty();
         Optional<VocabularyMap> vocabulary = chameleon
-                ? Optional.of(VocabularyMap.of(Map.of("<s>", 0, "<pad>", 1, "</s>", 2), shape.vocab(), Path.of(shape.name())))
+                ? Optional.of(VocabularyMap.of(vocabularyMap(), shape.vocab(), Path.of(shape.name())))
                 : Optional.empty();
         this.config = new ModelConfig(shape.arch(), shape.hidden(), shape.intermediate(), shape.layers(), shape.heads(),
                 shape.kvHeads(), shape.headDim(), shape.vocab(), shape.maxPositions(), 10000.0, 1e-5, false, chameleon,
-                shape.tied(), 0, 2, 1, "bfloat16", vocabulary, Optional.empty(), false);
+                shape.tied(), 0, 2, 1, "bfloat16", vocabulary, vqGan.map(SyntheticVqGan::config), false);
         long d = shape.hidden(), kv = (long) shape.kvHeads() * shape.headDim(), ff = shape.intermediate();
         shapes.put("model.embed_tokens.weight", new long[]{shape.vocab(), d});
         for (int i = 0; i < shape.layers(); i++) {
@@ -91,12 +113,50 @@ public final class SyntheticModel implements RowSource {
         if (!shape.tied()) shapes.put("lm_head.weight", new long[]{shape.vocab(), d});
     }
 
+    /** A model of {@code shape}; one that draws images gets Chameleon's VQ-GAN ({@link SyntheticVqGan#CHAMELEON}). */
     public static SyntheticModel of(Shape shape, long seed) {
-        return new SyntheticModel(shape, seed);
+        return new SyntheticModel(shape, seed, SyntheticVqGan.CHAMELEON);
+    }
+
+    /** A model of {@code shape} with an image tokenizer of another shape (of 8192 codes), for quicker tests. */
+    public static SyntheticModel of(Shape shape, long seed, VqConfig vqGan) {
+        return new SyntheticModel(shape, seed, vqGan);
     }
 
     public Shape shape() {
         return shape;
+    }
+
+    /** The image tokenizer written beside the model: Chameleon's VQ-GAN shape, when the model draws images. */
+    public Optional<SyntheticVqGan> vqGan() {
+        return vqGan;
+    }
+
+    /**
+     * Token → id as {@code vocabulary_map} gives it: the specials, and for an image model the 8192 image tokens
+     * ({@code IMGIMG…Z}), the image markers and one token per text character, in Chameleon's order.
+     */
+    Map<String, Integer> vocabularyMap() {
+        Map<String, Integer> m = new LinkedHashMap<>();
+        m.put(SpecialTokens.BOS, 0);
+        m.put(SpecialTokens.PAD, 1);
+        m.put(SpecialTokens.EOS, 2);
+        if (!shape.drawsImages()) return m;
+        m.put("<unk>", 3);
+        for (int code = 0; code < 8192; code++) m.put(imageTokenName(code), FIRST_IMAGE_ID + code);
+        m.put(VocabularyMap.EOI, EOI_ID);
+        m.put(VocabularyMap.BOI, BOI_ID);
+        m.put(VocabularyMap.IMAGE_PLACEHOLDER, IMAGE_ID);
+        m.put(VocabularyMap.SEP, SEP_ID);
+        for (int i = 0; i < TEXT_CHARS.length(); i++) m.put(String.valueOf(TEXT_CHARS.charAt(i)), FIRST_TEXT_ID + i);
+        return m;
+    }
+
+    /** {@code IMGIMG} + the codebook index's decimal digits as letters A–J + {@code Z}. */
+    static String imageTokenName(int code) {
+        StringBuilder sb = new StringBuilder(VocabularyMap.IMAGE_TOKEN_PREFIX);
+        for (char c : Integer.toString(code).toCharArray()) sb.append((char) ('A' + (c - '0')));
+        return sb.append('Z').toString();
     }
 
     /** The config in HF's conventions (rotate-half RoPE). */
@@ -152,14 +212,45 @@ public final class SyntheticModel implements RowSource {
                     .put("torch_dtype", dtype == DType.BF16 ? "bfloat16" : "float32");
             if (shape.arch().equals("chameleon")) {
                 c.put("swin_norm", false);
-                c.putObject("vocabulary_map").put("<s>", 0).put("<pad>", 1).put("</s>", 2);
+                ObjectNode vm = c.putObject("vocabulary_map");
+                vocabularyMap().forEach(vm::put);
+            }
+            if (vqGan.isPresent()) {
+                SyntheticVqGan.putHfConfig(c.putObject("vq_config"), vqGan.get().config());
+                Files.writeString(folder.resolve(CheckpointFolder.HF_TOKENIZER), tokenizerJson());
+                Files.writeString(folder.resolve("generation_config.json"),
+                        "{\"bos_token_id\": 0, \"eos_token_id\": 2, \"pad_token_id\": 1}\n");
             }
             Files.writeString(folder.resolve("config.json"), c.toPrettyString());
         } catch (IOException e) {
             throw new CheckpointException(folder + ": cannot write: " + e.getMessage(), e);
         }
         SafetensorsWriter.write(folder.resolve("model.safetensors"), this, dtype);
+        // As a user's folder holds it: HF's checkpoint without the decoder, Meta's VQ-GAN files beside it.
+        vqGan.ifPresent(vq -> vq.writeMeta(folder, dtype));
         return folder;
+    }
+
+    /** A character-level BPE tokenizer (no merges) over the vocabulary's text tokens, with the specials added. */
+    private String tokenizerJson() {
+        ObjectNode t = SafetensorsFile.JSON.createObjectNode();
+        t.put("version", "1.0").putNull("truncation").putNull("padding");
+        var added = t.putArray("added_tokens");
+        vocabularyMap().forEach((token, id) -> {
+            if (token.length() > 1 && !VocabularyMap.isImageTokenName(token)) {
+                added.addObject().put("id", id).put("content", token).put("single_word", false).put("lstrip", false)
+                        .put("rstrip", false).put("normalized", false).put("special", true);
+            }
+        });
+        t.putNull("normalizer").putNull("pre_tokenizer").putNull("post_processor");
+        t.putObject("decoder").put("type", "Fuse");
+        ObjectNode model = t.putObject("model");
+        model.put("type", "BPE").putNull("dropout").put("unk_token", "<unk>").putNull("continuing_subword_prefix")
+                .putNull("end_of_word_suffix").put("fuse_unk", false).put("byte_fallback", false);
+        ObjectNode vocab = model.putObject("vocab");
+        vocabularyMap().forEach(vocab::put);
+        model.putArray("merges");
+        return t.toPrettyString();
     }
 
     /**

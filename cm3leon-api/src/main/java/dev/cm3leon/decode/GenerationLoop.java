@@ -49,8 +49,28 @@ public final class GenerationLoop {
         void onToken(int sequence, int token, ModalityState modality);
     }
 
-    /** Each sequence's new tokens, and where the time went. */
-    public record Result(int[][] tokens, long prefillNanos, long decodeNanos, int steps) {
+    /**
+     * Each sequence's new tokens, and where the time went: the prefill, the decode steps in all, their forward passes
+     * and sampler chains, the forward pass of each decode step in order ({@code stepForwardNanos[i]} fed the tokens
+     * chosen at step i), and the passes over the weights.
+     */
+    public record Result(int[][] tokens, long prefillNanos, long decodeNanos, int steps, long forwardNanos,
+                         long samplingNanos, long[] stepForwardNanos, int forwardPasses) {
+        /**
+         * A loop that reports only prefill and decode ({@code steps} passes after the prefill, speculative decoding's
+         * verification passes): no per-step split.
+         */
+        public Result(int[][] tokens, long prefillNanos, long decodeNanos, int steps) {
+            this(tokens, prefillNanos, decodeNanos, steps, 0, 0, new long[0], steps + 1);
+        }
+
+        /** Mean of {@code count} step forward times from {@code from} (clamped to the steps there are). */
+        public long meanStepNanos(int from, int count) {
+            int a = Math.max(0, Math.min(from, stepForwardNanos.length)), b = Math.min(stepForwardNanos.length, a + count);
+            long sum = 0;
+            for (int i = a; i < b; i++) sum += stepForwardNanos[i];
+            return b > a ? sum / (b - a) : 0;
+        }
     }
 
     public Result run(List<Sequence> sequences, GenerationControl control, TokenListener listener) {
@@ -62,7 +82,9 @@ public final class GenerationLoop {
         int[] historyLength = new int[n];
         boolean[] done = new boolean[n];
         long t0 = System.nanoTime(), t1 = t0;
-        int steps = 0;
+        int steps = 0, passes = 0;
+        long forwardNanos = 0, samplingNanos = 0;
+        long[] stepForward = new long[16];
         try {
             // Every cache of the request at once: it fits as a whole or fails before any is allocated.
             List<Integer> capacities = new ArrayList<>();
@@ -87,6 +109,7 @@ public final class GenerationLoop {
             }
             control.check();
             float[][] logits = engine.forward(batch);
+            passes++;
             t1 = System.nanoTime();
             while (true) {
                 control.check();
@@ -98,7 +121,9 @@ public final class GenerationLoop {
                     if (done[s]) continue;
                     float[][] streamLogits = Arrays.copyOfRange(logits, row, row + streams);
                     row += streams;
+                    long c0 = System.nanoTime();
                     int token = choose(seq, streamLogits, count[s], history[s], historyLength[s]);
+                    samplingNanos += System.nanoTime() - c0;
                     produced[s][count[s]++] = token;
                     history[s][historyLength[s]++] = token;
                     seq.modality().accept(token);
@@ -113,9 +138,17 @@ public final class GenerationLoop {
                     }
                     for (KvCache c : caches[s]) next.add(StreamStep.last(c, token));
                 }
-                steps++;
-                if (next.isEmpty()) break;
+                if (next.isEmpty()) {
+                    steps++;
+                    break;
+                }
+                long f0 = System.nanoTime();
                 logits = engine.forward(next);
+                long f = System.nanoTime() - f0;
+                passes++;
+                forwardNanos += f;
+                if (steps == stepForward.length) stepForward = Arrays.copyOf(stepForward, 2 * steps);
+                stepForward[steps++] = f;
             }
         } finally {
             for (KvCache[] cs : caches) {
@@ -126,7 +159,9 @@ public final class GenerationLoop {
         long t2 = System.nanoTime();
         int[][] tokens = new int[n][];
         for (int s = 0; s < n; s++) tokens[s] = Arrays.copyOf(produced[s], count[s]);
-        return new Result(tokens, t1 - t0, t2 - t1, steps);
+        int forwardSteps = Math.max(0, passes - 1);
+        return new Result(tokens, t1 - t0, t2 - t1, steps, forwardNanos, samplingNanos,
+                Arrays.copyOf(stepForward, forwardSteps), passes);
     }
 
     private static int choose(Sequence seq, float[][] streamLogits, int step, int[] history, int historyLength) {

@@ -40,24 +40,4 @@ final class LogitMath {
         Arrays.sort(copy);
         return copy[copy.length - k];
     }
-
-    /** Indices of finite logits, sorted by descending logit (ties by ascending index). */
-    static int[] finiteByDescendingLogit(float[] logits) {
-        int n = 0;
-        for (float f : logits) if (f > Float.NEGATIVE_INFINITY) n++;
-        long[] keys = new long[n];
-        int j = 0;
-        for (int i = 0; i < logits.length; i++) {
-            if (logits[i] > Float.NEGATIVE_INFINITY) {
-                // Sortable key: descending float order in the high bits, index in the low bits.
-                int bits = Float.floatToIntBits(logits[i]);
-                int ordered = bits >= 0 ? bits : bits ^ 0x7FFFFFFF;
-                keys[j++] = ((long) ~ordered << 32) | (i & 0xFFFFFFFFL);
-            }
-        }
-        Arrays.sort(keys);
-        int[] idx = new int[n];
-        for (int i = 0; i < n; i++) idx[i] = (int) keys[i];
-        return idx;
-    }
 }

@@ -7,6 +7,6 @@ package dev.cm3leon.decode;
 public final class ModalityMask implements SamplerStage {
     @Override
     public void apply(StepContext ctx) {
-        ctx.modality().mask(ctx.logits());
+        ctx.restrictTo(ctx.modality().mask(ctx.logits()));
     }
 }

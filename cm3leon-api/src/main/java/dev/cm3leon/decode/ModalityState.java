@@ -25,6 +25,7 @@ public final class ModalityState {
 
     private final VocabularyMap vocabulary;
     private final boolean[] imageToken;
+    private final int[] imageIds;        // ascending
     private final ImageLayout layout;
     private final Output output;
     private Phase phase;
@@ -40,7 +41,8 @@ public final class ModalityState {
     public ModalityState(VocabularyMap vocabulary, int vocabSize, ImageLayout layout, Output output, ImageLayout.Grid startsIn) {
         this.vocabulary = vocabulary;
         this.imageToken = new boolean[vocabSize];
-        for (int id : vocabulary.imageTokenIds()) imageToken[id] = true;
+        this.imageIds = vocabulary.imageTokenIds();
+        for (int id : imageIds) imageToken[id] = true;
         this.layout = layout;
         this.output = output;
         this.phase = startsIn == null ? Phase.TEXT : Phase.BODY;
@@ -53,6 +55,7 @@ public final class ModalityState {
     private ModalityState(ModalityState o) {
         this.vocabulary = o.vocabulary;
         this.imageToken = o.imageToken;        // never written after construction
+        this.imageIds = o.imageIds;
         this.layout = o.layout;
         this.output = o.output;
         this.phase = o.phase;
@@ -112,18 +115,28 @@ public final class ModalityState {
         return -1;
     }
 
-    /** Sets every logit this state forbids to −∞. */
-    public void mask(float[] logits) {
+    /**
+     * Sets every logit this state forbids to −∞; returns the ids still allowed, ascending, when they are a bound
+     * (the forced token, or the image tokens inside an image), else null. Do not modify the returned array.
+     */
+    public int[] mask(float[] logits) {
         int forced = forcedToken();
         if (forced >= 0) {
             float keep = logits[forced];
             Arrays.fill(logits, Float.NEGATIVE_INFINITY);
             logits[forced] = Float.isFinite(keep) ? keep : 0f;
-            return;
+            return new int[]{forced};
         }
         switch (phase) {
             case BODY -> {
-                for (int i = 0; i < logits.length; i++) if (!imageToken[i]) logits[i] = Float.NEGATIVE_INFINITY;
+                // The gaps between image ids (one range before and one after, for Chameleon's contiguous ids).
+                int from = 0;
+                for (int id : imageIds) {
+                    if (id > from) Arrays.fill(logits, from, id, Float.NEGATIVE_INFINITY);
+                    from = id + 1;
+                }
+                Arrays.fill(logits, from, logits.length, Float.NEGATIVE_INFINITY);
+                return imageIds;
             }
             case SIZE -> {
                 for (int i = 0; i < logits.length; i++) if (!layout.isSizeToken(i)) logits[i] = Float.NEGATIVE_INFINITY;
@@ -136,6 +149,7 @@ public final class ModalityState {
                 if (output == Output.TEXT && boi >= 0) logits[boi] = Float.NEGATIVE_INFINITY;
             }
         }
+        return null;
     }
 
     /** Advances on the chosen token. */

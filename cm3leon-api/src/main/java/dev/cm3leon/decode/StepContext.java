@@ -16,6 +16,7 @@ public final class StepContext {
     private final int historyLength;
     private final SplittableRandom random;
     private int chosen = -1;
+    private int[] candidates;   // ascending ids; every logit outside them is −∞ (null: no such bound)
 
     public StepContext(float[] logits, float[][] streams, ModalityState modality, int step, int[] history,
                        int historyLength, SplittableRandom random) {
@@ -66,6 +67,31 @@ public final class StepContext {
 
     public SplittableRandom random() {
         return random;
+    }
+
+    /**
+     * The ids that may still be finite, ascending, or null for the whole vocabulary. Set by the modality mask when it
+     * allows only some tokens (inside an image, the image tokens: 8192 of Chameleon's 65,536), so that the stages after
+     * it select and draw over those alone. Stages after it may lower any logit to −∞ but must not raise one that is −∞.
+     * Do not modify the array.
+     */
+    public int[] candidates() {
+        return candidates;
+    }
+
+    /** Bounds the candidates to {@code ascendingIds} (see {@link #candidates()}); the caller has set the rest to −∞. */
+    public void restrictTo(int[] ascendingIds) {
+        candidates = ascendingIds;
+    }
+
+    /** How many ids {@link #candidate} ranges over: the candidates, or the whole vocabulary. */
+    public int candidateCount() {
+        return candidates == null ? logits.length : candidates.length;
+    }
+
+    /** The {@code j}-th candidate id, ascending. */
+    public int candidate(int j) {
+        return candidates == null ? j : candidates[j];
     }
 
     /** Set by the picking stage. */

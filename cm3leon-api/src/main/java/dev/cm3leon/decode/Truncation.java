@@ -19,11 +19,11 @@ public final class Truncation {
             if (temperature == 1.0) return;
             float[] l = ctx.logits();
             float inv = (float) (1.0 / temperature);
-            for (int i = 0; i < l.length; i++) l[i] *= inv;
+            for (int j = 0, n = ctx.candidateCount(); j < n; j++) l[ctx.candidate(j)] *= inv;   // −∞ elsewhere stays −∞
         }
     }
 
-    /** Keeps the k largest logits. */
+    /** Keeps the k largest logits (ties by the lower id). */
     public record TopK(int k) implements SamplerStage {
         public TopK {
             if (k < 1) throw new IllegalArgumentException("top-k must be ≥ 1, got " + k);
@@ -32,12 +32,18 @@ public final class Truncation {
         @Override
         public void apply(StepContext ctx) {
             float[] l = ctx.logits();
-            int[] order = LogitMath.finiteByDescendingLogit(l);
-            for (int i = k; i < order.length; i++) l[order[i]] = Float.NEGATIVE_INFINITY;
+            long[] keys = new long[ctx.candidateCount()];
+            int n = LogitSelection.finiteKeys(l, ctx, keys);
+            if (n <= k) return;
+            LogitSelection.selectSmallest(keys, n, k);
+            for (int r = k; r < n; r++) l[LogitSelection.id(keys[r])] = Float.NEGATIVE_INFINITY;
         }
     }
 
-    /** Keeps the smallest set of most likely tokens whose probability reaches p (nucleus). */
+    /**
+     * Keeps the smallest set of most likely tokens whose probability reaches p (nucleus), ties by the lower id; found
+     * by selection, not by sorting the candidates.
+     */
     public record TopP(double p) implements SamplerStage {
         public TopP {
             if (!(p > 0 && p <= 1)) throw new IllegalArgumentException("top-p must be in (0, 1], got " + p);
@@ -47,20 +53,16 @@ public final class Truncation {
         public void apply(StepContext ctx) {
             if (p >= 1.0) return;
             float[] l = ctx.logits();
-            int[] order = LogitMath.finiteByDescendingLogit(l);
-            if (order.length == 0) return;
-            double m = l[order[0]], z = 0;
-            for (int i : order) z += Math.exp(l[i] - m);
-            double cumulative = 0;
-            int keep = order.length;
-            for (int r = 0; r < order.length; r++) {
-                cumulative += Math.exp(l[order[r]] - m) / z;
-                if (cumulative >= p) {
-                    keep = r + 1;
-                    break;
-                }
-            }
-            for (int r = keep; r < order.length; r++) l[order[r]] = Float.NEGATIVE_INFINITY;
+            long[] keys = new long[ctx.candidateCount()];
+            int n = LogitSelection.finiteKeys(l, ctx, keys);
+            if (n == 0) return;
+            double m = Double.NEGATIVE_INFINITY;
+            for (int r = 0; r < n; r++) m = Math.max(m, LogitSelection.logit(keys[r]));
+            double[] w = new double[n];
+            double z = 0;
+            for (int r = 0; r < n; r++) z += w[r] = Math.exp(LogitSelection.logit(keys[r]) - m);
+            int keep = LogitSelection.nucleus(keys, w, n, p * z);
+            for (int r = keep; r < n; r++) l[LogitSelection.id(keys[r])] = Float.NEGATIVE_INFINITY;
         }
     }
 
@@ -74,8 +76,14 @@ public final class Truncation {
         public void apply(StepContext ctx) {
             if (p == 0) return;
             float[] l = ctx.logits();
-            double cut = LogitMath.max(l) + Math.log(p);
-            for (int i = 0; i < l.length; i++) if (l[i] < cut) l[i] = Float.NEGATIVE_INFINITY;
+            int n = ctx.candidateCount();
+            double m = Double.NEGATIVE_INFINITY;
+            for (int j = 0; j < n; j++) m = Math.max(m, l[ctx.candidate(j)]);
+            double cut = m + Math.log(p);
+            for (int j = 0; j < n; j++) {
+                int i = ctx.candidate(j);
+                if (l[i] < cut) l[i] = Float.NEGATIVE_INFINITY;
+            }
         }
     }
 
@@ -106,25 +114,39 @@ public final class Truncation {
         @Override
         public void apply(StepContext ctx) {
             float[] l = ctx.logits();
-            int best = 0;
-            for (int i = 1; i < l.length; i++) if (l[i] > l[best]) best = i;
+            int best = ctx.candidate(0);
+            for (int j = 1, n = ctx.candidateCount(); j < n; j++) {
+                int i = ctx.candidate(j);
+                if (l[i] > l[best]) best = i;
+            }
             ctx.choose(best);
         }
     }
 
-    /** Draws from softmax(logits) with the request's seeded random source. */
+    /**
+     * Draws from softmax(logits) with the request's seeded random source, over the candidates only: every other
+     * probability is zero, and the candidates ascend, so the draw is the one a pass over the whole vocabulary makes.
+     */
     public record Draw() implements SamplerStage {
         @Override
         public void apply(StepContext ctx) {
             float[] l = ctx.logits();
-            double[] p = LogitMath.softmax(l);
+            int n = ctx.candidateCount();
+            double m = Double.NEGATIVE_INFINITY;
+            for (int j = 0; j < n; j++) m = Math.max(m, l[ctx.candidate(j)]);
+            if (m == Double.NEGATIVE_INFINITY) throw new IllegalStateException("every token was filtered out: nothing to draw");
+            double sum = 0;
+            for (int j = 0; j < n; j++) sum += Math.exp(l[ctx.candidate(j)] - m);
+            double logZ = m + Math.log(sum);
             double u = ctx.random().nextDouble();
             double c = 0;
             int last = -1;
-            for (int i = 0; i < p.length; i++) {
-                if (p[i] <= 0) continue;
+            for (int j = 0; j < n; j++) {
+                int i = ctx.candidate(j);
+                double p = Math.exp(l[i] - logZ);
+                if (p <= 0) continue;
                 last = i;
-                c += p[i];
+                c += p;
                 if (u < c) {
                     ctx.choose(i);
                     return;
@@ -134,6 +156,4 @@ public final class Truncation {
             ctx.choose(last);       // rounding left u beyond the cumulative sum
         }
     }
-
-
 }

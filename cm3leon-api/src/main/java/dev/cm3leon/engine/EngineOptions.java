@@ -22,9 +22,13 @@ import java.util.Locale;
  *                     drops it): a folder holding {@code vqgan.yaml} with {@code vqgan.ckpt} or
  *                     {@code vqgan.safetensors}, or one of those weight files (its {@code vqgan.yaml} beside it);
  *                     null to look only in the checkpoint folder and its {@code tokenizer/}
+ * @param kvCacheType  how the CPU backend stores cached keys and values: {@link DType#F32} (null: the default) or
+ *                     {@link DType#BF16}, which halves the cache's memory and the bytes attention reads per step, at
+ *                     the price of bf16's 8-bit mantissa in keys and values (see benchmarks/RESULTS.md for what that
+ *                     does to logits)
  */
 public record EngineOptions(String backend, boolean castToBf16, DType quantization, long kvCacheBytes, int prefillChunk,
-                            Path vqGan) {
+                            Path vqGan, DType kvCacheType) {
     /** Enough rows that a chunk's matrix products stay compute-bound: each weight loaded serves 256 tokens. */
     public static final int DEFAULT_PREFILL_CHUNK = 256;
 
@@ -34,6 +38,14 @@ public record EngineOptions(String backend, boolean castToBf16, DType quantizati
         }
         if (kvCacheBytes < 0) throw new IllegalArgumentException("kvCacheBytes must be ≥ 0, got " + kvCacheBytes);
         if (prefillChunk < 0) throw new IllegalArgumentException("prefillChunk must be ≥ 0 (0 for the default), got " + prefillChunk);
+        if (kvCacheType != null && kvCacheType != DType.F32 && kvCacheType != DType.BF16) {
+            throw new IllegalArgumentException("the KV cache is stored as F32 or BF16, not " + kvCacheType);
+        }
+    }
+
+    public EngineOptions(String backend, boolean castToBf16, DType quantization, long kvCacheBytes, int prefillChunk,
+                         Path vqGan) {
+        this(backend, castToBf16, quantization, kvCacheBytes, prefillChunk, vqGan, null);
     }
 
     public EngineOptions(String backend, boolean castToBf16, DType quantization, long kvCacheBytes, int prefillChunk) {
@@ -57,11 +69,11 @@ public record EngineOptions(String backend, boolean castToBf16, DType quantizati
     }
 
     public static EngineOptions defaults() {
-        return new EngineOptions(System.getProperty("cm3leon.backend"), false, null, 0, 0, null);
+        return new EngineOptions(System.getProperty("cm3leon.backend"), false, null, 0, 0, null, null);
     }
 
     public EngineOptions withBackend(String name) {
-        return new EngineOptions(name, castToBf16, quantization, kvCacheBytes, prefillChunk, vqGan);
+        return new EngineOptions(name, castToBf16, quantization, kvCacheBytes, prefillChunk, vqGan, kvCacheType);
     }
 
     /** The prefill chunk in effect: {@link #prefillChunk} or, where that is 0, the default. */
@@ -71,27 +83,42 @@ public record EngineOptions(String backend, boolean castToBf16, DType quantizati
 
     /** Runs prompts through the CPU backend at most {@code tokens} at a time (0 for the default). */
     public EngineOptions withPrefillChunk(int tokens) {
-        return new EngineOptions(backend, castToBf16, quantization, kvCacheBytes, tokens, vqGan);
+        return new EngineOptions(backend, castToBf16, quantization, kvCacheBytes, tokens, vqGan, kvCacheType);
     }
 
     /** Quantize weights at load: {@code "q8_0"}, {@code "q4_0"}, or {@code "none"}/null to keep them as stored. */
     public EngineOptions quantize(String type) {
-        if (type == null || type.equalsIgnoreCase("none")) return new EngineOptions(backend, castToBf16, null, kvCacheBytes, prefillChunk, vqGan);
+        if (type == null || type.equalsIgnoreCase("none")) return new EngineOptions(backend, castToBf16, null, kvCacheBytes, prefillChunk, vqGan, kvCacheType);
         DType t = switch (type.toLowerCase(Locale.ROOT)) {
             case "q8_0" -> DType.Q8_0;
             case "q4_0" -> DType.Q4_0;
             default -> throw new IllegalArgumentException("unknown quantization '" + type + "'; expected q8_0, q4_0 or none");
         };
-        return new EngineOptions(backend, castToBf16, t, kvCacheBytes, prefillChunk, vqGan);
+        return new EngineOptions(backend, castToBf16, t, kvCacheBytes, prefillChunk, vqGan, kvCacheType);
     }
 
     /** Looks for Meta's VQ-GAN files (the image decoder) at {@code path} before the checkpoint's own folders. */
     public EngineOptions withVqGan(Path path) {
-        return new EngineOptions(backend, castToBf16, quantization, kvCacheBytes, prefillChunk, path);
+        return new EngineOptions(backend, castToBf16, quantization, kvCacheBytes, prefillChunk, path, kvCacheType);
     }
 
     /** Caps the KV memory of all running requests together; a request that would pass it fails alone. */
     public EngineOptions withKvCacheBudget(long bytes) {
-        return new EngineOptions(backend, castToBf16, quantization, bytes, prefillChunk, vqGan);
+        return new EngineOptions(backend, castToBf16, quantization, bytes, prefillChunk, vqGan, kvCacheType);
+    }
+
+    /** Stores cached keys and values as {@code "f32"} (the default) or {@code "bf16"}. */
+    public EngineOptions withKvCache(String type) {
+        DType t = switch (type == null ? "f32" : type.toLowerCase(Locale.ROOT)) {
+            case "f32" -> DType.F32;
+            case "bf16" -> DType.BF16;
+            default -> throw new IllegalArgumentException("unknown KV cache type '" + type + "'; expected f32 or bf16");
+        };
+        return new EngineOptions(backend, castToBf16, quantization, kvCacheBytes, prefillChunk, vqGan, t);
+    }
+
+    /** The KV cache's element type in effect: {@link #kvCacheType}, or F32 where that is null. */
+    public DType kvCacheElementType() {
+        return kvCacheType == null ? DType.F32 : kvCacheType;
     }
 }

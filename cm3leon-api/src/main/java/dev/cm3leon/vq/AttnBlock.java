@@ -23,6 +23,12 @@ final class AttnBlock {
         this.projOut = w.conv1x1(name + ".proj_out", channels, channels);
     }
 
+    /** FLOPs at {@code h × w}: the four 1×1 convolutions, the scores and the weighted sum (n² · C each). */
+    long flops(int h, int w) {
+        long n = (long) h * w;
+        return q.flops(h, w) + k.flops(h, w) + v.flops(h, w) + projOut.flops(h, w) + 2 * 2 * n * n * channels;
+    }
+
     /** x: [C, h, w] → [C, h, w]. */
     FeatureMap apply(FeatureMap x) {
         int h = x.height(), w = x.width(), n = h * w, c = channels;

@@ -26,13 +26,17 @@ final class ResnetBlock {
         return out;
     }
 
+    /** FLOPs of the convolutions at {@code h × w}. */
+    long flops(int h, int w) {
+        return conv1.flops(h, w) + conv2.flops(h, w) + (ninShortcut != null ? ninShortcut.flops(h, w) : 0);
+    }
+
     /** x: [in, h, w] → [out, h, w]. */
     FeatureMap apply(FeatureMap x) {
-        int h = x.height(), w = x.width(), n = h * w;
-        float[] t = norm1.apply(x.data(), n, true);
-        t = conv1.apply(t, h, w);                       // [out, h, w]
-        t = norm2.apply(t, n, true);
-        t = conv2.apply(t, h, w);
+        int h = x.height(), w = x.width();
+        // Each norm and swish is applied as its convolution lays out its input: no normalised copy.
+        float[] t = conv1.apply(x.data(), h, w, norm1, true);   // [out, h, w]
+        t = conv2.apply(t, h, w, norm2, true);
         float[] shortcut = ninShortcut != null ? ninShortcut.apply(x.data(), h, w) : x.data();
         for (int i = 0; i < t.length; i++) t[i] += shortcut[i];
         return new FeatureMap(out, h, w, t);

@@ -47,6 +47,24 @@ final class VqDecoder {
         this.convOut = w.conv3x3("decoder.conv_out", c.outChannels(), blockIn);
     }
 
+    /** FLOPs of the convolutions and attention for a {@code h × w} code grid (norms and swish aside). */
+    long flops(int h, int w) {
+        long f = convIn.flops(h, w) + mid1.flops(h, w) + midAttn.flops(h, w) + mid2.flops(h, w);
+        for (int i = levels.length - 1; i >= 0; i--) {
+            VqEncoder.Level level = levels[i];
+            for (int j = 0; j < level.blocks().length; j++) {
+                f += level.blocks()[j].flops(h, w);
+                if (level.attentions().length > 0) f += level.attentions()[j].flops(h, w);
+            }
+            if (level.resample() != null) {
+                h *= 2;
+                w *= 2;
+                f += level.resample().flops(h, w);
+            }
+        }
+        return f + convOut.flops(h, w);
+    }
+
     /** z: [latent, h, w] → image [out, h·2^(levels−1), w·2^(levels−1)], before any clamping. */
     FeatureMap apply(FeatureMap z, VqProbe probe) {
         FeatureMap h = VqEncoder.conv(convIn, z);
@@ -62,8 +80,8 @@ final class VqDecoder {
             if (level.resample() != null) h = VqEncoder.conv(level.resample(), upsampleNearest(h));
         }
         probe.observe(VqProbe.DECODER_PRE_NORM, h);
-        return VqEncoder.conv(convOut, new FeatureMap(h.channels(), h.height(), h.width(),
-                normOut.apply(h.data(), h.positions(), true)));
+        return new FeatureMap(convOut.outChannels(), convOut.outHeight(h.height()), convOut.outWidth(h.width()),
+                convOut.apply(h.data(), h.height(), h.width(), normOut, true));
     }
 
     /** Nearest-neighbour ×2: every value becomes a 2×2 block. */

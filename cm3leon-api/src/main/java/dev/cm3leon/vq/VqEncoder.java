@@ -52,6 +52,23 @@ final class VqEncoder {
         this.convOut = w.conv3x3("encoder.conv_out", c.latentChannels(), blockIn);
     }
 
+    /** FLOPs of the convolutions and attention for an {@code h × w} image (norms and swish aside). */
+    long flops(int h, int w) {
+        long f = convIn.flops(h, w);
+        for (Level level : levels) {
+            for (int j = 0; j < level.blocks().length; j++) {
+                f += level.blocks()[j].flops(h, w);
+                if (level.attentions().length > 0) f += level.attentions()[j].flops(h, w);
+            }
+            if (level.resample() != null) {
+                f += level.resample().flops(h, w);
+                h = level.resample().outHeight(h);
+                w = level.resample().outWidth(w);
+            }
+        }
+        return f + mid1.flops(h, w) + midAttn.flops(h, w) + mid2.flops(h, w) + convOut.flops(h, w);
+    }
+
     /** x: [in, H, W] → [latent, H / 2^(levels−1), W / 2^(levels−1)]. */
     FeatureMap apply(FeatureMap x, VqProbe probe) {
         if (x.channels() != inChannels) {
@@ -68,7 +85,8 @@ final class VqEncoder {
         }
         h = mid2.apply(midAttn.apply(mid1.apply(h)));
         probe.observe(VqProbe.ENCODER_MID, h);
-        h = conv(convOut, new FeatureMap(h.channels(), h.height(), h.width(), normOut.apply(h.data(), h.positions(), true)));
+        h = new FeatureMap(convOut.outChannels(), convOut.outHeight(h.height()), convOut.outWidth(h.width()),
+                convOut.apply(h.data(), h.height(), h.width(), normOut, true));
         probe.observe(VqProbe.ENCODER_OUT, h);
         return h;
     }

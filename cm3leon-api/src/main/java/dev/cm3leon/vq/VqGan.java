@@ -139,6 +139,21 @@ public final class VqGan {
         return config.numEmbeddings();
     }
 
+    /**
+     * FLOPs (a multiply-add is two) of decoding a {@code gridH × gridW} code grid: the convolutions and attention
+     * products, from {@code post_quant_conv} to {@code conv_out}; zero without a decoder. The figure a decode time
+     * is set against the machine's FMA peak with.
+     */
+    public long decodeFlops(int gridH, int gridW) {
+        return decoder == null ? 0 : postQuantConv.flops(gridH, gridW) + decoder.flops(gridH, gridW);
+    }
+
+    /** FLOPs of encoding an {@code h × w} image, to {@code quant_conv} (the nearest-code search aside). */
+    public long encodeFlops(int h, int w) {
+        int down = 1 << (config.levels() - 1);
+        return encoder.flops(h, w) + quantConv.flops(h / down, w / down);
+    }
+
     public CodeGrid encode(FeatureMap pixels) {
         return encode(pixels, VqProbe.NONE);
     }

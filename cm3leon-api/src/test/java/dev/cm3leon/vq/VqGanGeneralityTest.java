@@ -52,6 +52,32 @@ class VqGanGeneralityTest {
     }
 
     @Test
+    void chameleonsChannelMultipliersAt64PixelsMatchANaiveReference() {
+        // Chameleon's network (five levels [1, 1, 2, 2, 4], two residual blocks, attention only in the middle block),
+        // narrower (32 base channels) and at 64×64 so the float64 reference stays quick: a 4×4 code grid.
+        VqConfig chameleonLike = new VqConfig(3, 3, 32, new int[]{1, 1, 2, 2, 4}, 2, new int[0], 16, 8, 64, 64, false);
+        Map<String, float[]> w = randomWeights(chameleonLike, new Random(1024));
+        VqGan vq = VqGan.from(chameleonLike, source(w, DType.F32));
+        Random r = new Random(512);
+        float[] px = new float[3 * 64 * 64];
+        for (int i = 0; i < px.length; i++) px[i] = (float) (r.nextDouble() * 2 - 1);
+        Map<String, FeatureMap> seen = new HashMap<>();
+        CodeGrid codes = vq.encode(new FeatureMap(3, 64, 64, px), seen::put);
+        NaiveVq ref = new NaiveVq(chameleonLike, w);
+        NaiveVq.Map latent = ref.encode(new NaiveVq.Map(3, 64, 64, toDouble(px)));
+        assertThat(codes.height()).isEqualTo(4);
+        assertClose(seen.get(VqProbe.QUANT_CONV).data(), latent.v());
+        assertThat(codes.codes()).containsExactly(ref.nearest(latent));
+        // Codes drawn at random, so every codebook row may be read, not only those the encoder picked.
+        int[] drawn = r.ints(16, 0, 64).toArray();
+        FeatureMap decoded = vq.decode(new CodeGrid(4, 4, drawn));
+        assertThat(decoded.channels()).isEqualTo(3);
+        assertThat(decoded.height()).isEqualTo(64);
+        assertThat(decoded.width()).isEqualTo(64);
+        assertClose(decoded.data(), ref.decode(drawn, 4, 4).v());
+    }
+
+    @Test
     void bf16AndF16WeightsComputeAsTheirFloat32Values() {
         Map<String, float[]> w = randomWeights(CONFIG, new Random(5));
         CodeGrid grid = new CodeGrid(2, 3, new int[]{0, 5, 11, 3, 3, 7});

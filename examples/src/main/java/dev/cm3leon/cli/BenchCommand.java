@@ -37,8 +37,9 @@ import java.util.stream.Stream;
  * test: streaming-read bandwidth for generation (a native loop where the CPU kernels are loaded, the Java loop beside
  * it), FMA throughput for prompt processing.
  */
-@Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Measure prompt processing (ppN) and generation (tgN) speed against the machine's roofline.")
+@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = BenchImageCommand.class,
+        description = "Measure prompt processing (ppN) and generation (tgN) speed against the machine's roofline; "
+                + "'bench image' times whole images part by part.")
 final class BenchCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 

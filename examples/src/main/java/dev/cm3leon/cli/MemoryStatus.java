@@ -14,6 +14,11 @@ final class MemoryStatus {
         return status("VmRSS:");
     }
 
+    /** The peak resident set size so far (VmHWM). */
+    static long peakRssBytes() {
+        return status("VmHWM:");
+    }
+
     /** Resident pages of mapped files (the weights, the JDK's own files). */
     static long fileBytes() {
         return status("RssFile:");

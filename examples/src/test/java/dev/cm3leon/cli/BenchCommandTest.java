@@ -31,6 +31,27 @@ class BenchCommandTest {
     }
 
     @Test
+    void benchImageTimesEveryPartOfAWholeImageAndWritesTheJsonKeys() throws Exception {
+        // Chameleon's VQ-GAN narrowed to 32 base channels keeps the 1024 tokens and the 512×512 decode, at a 16th of the work.
+        Path json = dir.resolve("image.json");
+        CliRun r = CliRun.of("bench", "image", "--synthetic", "tiny-image", "--synthetic-vq-channels", "32",
+                "--dir", dir.toString(), "--json", json.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).contains("2-stream CFG", "1024 image tokens", "| prompt prefill", "| decode step (mean of 1024)",
+                "| sampling + guidance per step", "| VQ decode 32² → 512²", "% of FMA peak", "| PNG encode", "| seconds per image", "VmRSS");
+        var j = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json.toFile());
+        for (String key : new String[]{"seconds_per_image", "image_tokens", "streams", "samples", "decode_step_ms_mean",
+                "decode_step_ms_first", "decode_step_ms_last", "weights_read_roofline_ms", "sampling_ms_per_step", "vq_decode_s",
+                "vq_decode_gflop", "fma_peak_gflops", "forward_passes_per_image", "resident_bytes", "kv_cache_bytes", "machine"}) {
+            assertThat(j.has(key)).as(key).isTrue();
+        }
+        assertThat(j.get("image_tokens").asInt()).isEqualTo(1024);
+        assertThat(j.get("streams").asInt()).isEqualTo(2);
+        assertThat(j.get("forward_passes_per_image").asDouble()).isEqualTo(1025);
+        assertThat(j.get("kv_cache_bytes").asLong()).isPositive();
+    }
+
+    @Test
     void needsExactlyOneModel() {
         CliRun r = CliRun.of("bench");
         assertThat(r.exit()).isNotZero();

@@ -1,7 +1,10 @@
 package dev.cm3leon.engine.cpu;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -18,6 +21,8 @@ final class CausalAttention {
     static final int BLOCK = 64;
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final int L = F.length();
+    private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
 
     private CausalAttention() {
     }
@@ -25,17 +30,24 @@ final class CausalAttention {
     /**
      * {@code out[outOff, +hd) = softmax(q·Kᵀ·scale) · V} over positions {@code [0, ctx)}, where position j's key is
      * the f32s {@code [j·kvDim + kvOff, +hd)} of {@code keys} (likewise values). {@code scores} holds at least
-     * {@link #BLOCK} floats.
+     * {@link #BLOCK} floats. With {@code bf16}, keys and values are bf16 (two bytes each), widened as they are read.
      */
     static void attend(float[] q, int qOff, MemorySegment keys, MemorySegment values, int kvOff, int kvDim, int ctx,
                        int hd, float scale, float[] out, int outOff, float[] scores) {
+        attend(q, qOff, keys, values, kvOff, kvDim, ctx, hd, scale, out, outOff, scores, false);
+    }
+
+    static void attend(float[] q, int qOff, MemorySegment keys, MemorySegment values, int kvOff, int kvDim, int ctx,
+                       int hd, float scale, float[] out, int outOff, float[] scores, boolean bf16) {
+        int es = bf16 ? 2 : Float.BYTES;
         Arrays.fill(out, outOff, outOff + hd, 0f);
         float max = Float.NEGATIVE_INFINITY, sum = 0f;
         for (int j0 = 0; j0 < ctx; j0 += BLOCK) {
             int len = Math.min(BLOCK, ctx - j0);
             float blockMax = Float.NEGATIVE_INFINITY;
             for (int j = 0; j < len; j++) {
-                float s = dot(q, qOff, keys, ((long) (j0 + j) * kvDim + kvOff) * Float.BYTES, hd) * scale;
+                long at = ((long) (j0 + j) * kvDim + kvOff) * es;
+                float s = (bf16 ? dotBf16(q, qOff, keys, at, hd) : dot(q, qOff, keys, at, hd)) * scale;
                 scores[j] = s;
                 blockMax = Math.max(blockMax, s);
             }
@@ -49,7 +61,9 @@ final class CausalAttention {
             for (int j = 0; j < len; j++) {
                 float p = (float) Math.exp(scores[j] - max);
                 sum += p;
-                axpy(p, values, ((long) (j0 + j) * kvDim + kvOff) * Float.BYTES, out, outOff, hd);
+                long at = ((long) (j0 + j) * kvDim + kvOff) * es;
+                if (bf16) axpyBf16(p, values, at, out, outOff, hd);
+                else axpy(p, values, at, out, outOff, hd);
             }
         }
         CpuOps.scale(out, outOff, hd, 1f / sum);
@@ -76,5 +90,35 @@ final class CausalAttention {
                     .intoArray(y, yOff + i);
         }
         for (; i < n; i++) y[yOff + i] += a * s.get(ValueLayout.JAVA_FLOAT, at + 4L * i);
+    }
+
+    /** L bf16 values from byte offset {@code at}, widened to f32. */
+    private static FloatVector bf16(MemorySegment s, long at) {
+        ShortVector v = ShortVector.fromMemorySegment(S, s, at, ByteOrder.LITTLE_ENDIAN);
+        return ((IntVector) v.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
+    private static float bf16At(MemorySegment s, long at) {
+        return Float.intBitsToFloat((s.get(ValueLayout.JAVA_SHORT_UNALIGNED, at) & 0xFFFF) << 16);
+    }
+
+    /** Σ q[qOff+i] · bf16 s[at + 2i] for i &lt; n. */
+    static float dotBf16(float[] q, int qOff, MemorySegment s, long at, int n) {
+        FloatVector acc = FloatVector.zero(F);
+        int i = 0;
+        for (int upper = F.loopBound(n); i < upper; i += L) acc = FloatVector.fromArray(F, q, qOff + i).fma(bf16(s, at + 2L * i), acc);
+        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) sum += q[qOff + i] * bf16At(s, at + 2L * i);
+        return sum;
+    }
+
+    /** y[yOff+i] += a · bf16 s[at + 2i] for i &lt; n. */
+    static void axpyBf16(float a, MemorySegment s, long at, float[] y, int yOff, int n) {
+        FloatVector av = FloatVector.broadcast(F, a);
+        int i = 0;
+        for (int upper = F.loopBound(n); i < upper; i += L) {
+            bf16(s, at + 2L * i).fma(av, FloatVector.fromArray(F, y, yOff + i)).intoArray(y, yOff + i);
+        }
+        for (; i < n; i++) y[yOff + i] += a * bf16At(s, at + 2L * i);
     }
 }

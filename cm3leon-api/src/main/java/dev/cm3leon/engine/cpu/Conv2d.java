@@ -13,17 +13,19 @@ import java.util.Objects;
  * {@code stride²} planes (the polyphase split of rows and columns) for larger strides. In a plane, every kernel tap
  * becomes a constant offset, so output positions laid out row by row with the plane's width are contiguous and the
  * whole convolution is a sum over (input channel, tap) of a weight times a shifted plane: a vector FMA per output
- * vector. Each micro-tile keeps {@value #CO_BLOCK} output channels × two vectors of positions in registers, so an
- * input load feeds four FMAs. Columns past the output width in that layout are computed and dropped (cheap for
- * images of realistic width). Tiles run in parallel over {@link Parallel#forRange}.
+ * vector. Each micro-tile keeps 8 output channels × three vectors of positions in registers (4 × two where there
+ * are only 16 vector registers), so an input load feeds eight FMAs (four). Columns past the output width in that
+ * layout are computed and dropped (cheap for images of realistic width). Tiles run in parallel over {@link Parallel#forRange}.
  */
 public final class Conv2d {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final int L = F.length();
+    /** With 32 vector registers (AVX-512, 16 lanes) the 8×3 micro-tile; with 16 (AVX2) the 4×2 one. */
+    private static final boolean WIDE = L >= 16;
     /** Output channels per micro-tile. */
-    static final int CO_BLOCK = 4;
-    /** Output positions per micro-tile: two vectors. */
-    private static final int P_BLOCK = 2 * L;
+    static final int CO_BLOCK = WIDE ? 8 : 4;
+    /** Output positions per micro-tile: three vectors, or two. */
+    private static final int P_BLOCK = (WIDE ? 3 : 2) * L;
     /** Multiply-adds a parallel task should at least do. */
     private static final long TASK_MACS = 1L << 17;
 
@@ -95,6 +97,11 @@ public final class Conv2d {
         return inChannels;
     }
 
+    /** FLOPs (a multiply-add is two) of one application to a {@code height × width} input. */
+    public long flops(int height, int width) {
+        return 2L * outChannels * inChannels * kernel * kernel * outHeight(height) * outWidth(width);
+    }
+
     public int outHeight(int height) {
         return Math.floorDiv(height + padding.top + padding.bottom - kernel, stride) + 1;
     }
@@ -105,6 +112,15 @@ public final class Conv2d {
 
     /** x: [inChannels, height, width] → [outChannels, outHeight, outWidth]. */
     public float[] apply(float[] x, int height, int width) {
+        return apply(x, height, width, null, false);
+    }
+
+    /**
+     * {@code apply(norm.apply(x, height·width, swish), height, width)} without the normalised copy: the norm's
+     * per-channel scale and shift (and the swish) are applied as the input is laid into the phase planes, with the
+     * same float operations, so the result is the same to the bit.
+     */
+    public float[] apply(float[] x, int height, int width, GroupNorm norm, boolean swish) {
         if (height < 1 || width < 1 || (long) inChannels * height * width != x.length) {
             throw new IllegalArgumentException(name + ": input of " + x.length + " values is not [" + inChannels + ", "
                     + height + ", " + width + "]");
@@ -119,9 +135,16 @@ public final class Conv2d {
         int chunks = (positions + P_BLOCK - 1) / P_BLOCK;
         int planeStride = chunks * P_BLOCK + reach * wp + reach;   // every vector load stays inside the plane
         int phases = stride * stride;
-        float[] planes = new float[inChannels * phases * planeStride];
+        if (norm != null && norm.channels() != inChannels) {
+            throw new IllegalArgumentException(name + ": a norm of " + norm.channels() + " channels before " + inChannels);
+        }
+        float[][] affine = norm == null ? null : norm.affine(x, height * width);   // [scale, shift] per channel
+        int planeFloats = inChannels * phases * planeStride;
+        float[] planes = takePlanes(planeFloats);
         Parallel.forRange(inChannels, Math.max(1, 4096 / (height * width)), (c0, c1) -> {
-            for (int ci = c0; ci < c1; ci++) fillPlanes(x, ci, height, width, hp, wp, planeStride, planes);
+            for (int ci = c0; ci < c1; ci++) {
+                fillPlanes(x, ci, height, width, hp, wp, planeStride, planes, affine, swish);
+            }
         });
 
         int taps = kernel * kernel;
@@ -141,16 +164,57 @@ public final class Conv2d {
             float[] tile = new float[CO_BLOCK * P_BLOCK];
             for (int t = t0; t < t1; t++) {
                 int chunk = t / blocks, block = t % blocks;   // neighbouring tasks share the input chunk
-                microTile(planes, channelStride, tapIndex, chunk * P_BLOCK, block, tile);
+                if (WIDE) microTile8x3(planes, channelStride, tapIndex, chunk * P_BLOCK, block, tile);
+                else microTile4x2(planes, channelStride, tapIndex, chunk * P_BLOCK, block, tile);
                 scatter(tile, block, chunk * P_BLOCK, positions, wp, oh, ow, out);
             }
         });
+        SPARE_PLANES.set(planes);
         return out;
     }
 
-    /** Phase plane (py, px) of channel ci holds the padded input at rows i·stride + py, columns j·stride + px. */
-    private void fillPlanes(float[] x, int ci, int height, int width, int hp, int wp, int planeStride, float[] planes) {
+    /**
+     * The largest plane buffer a finished convolution gave back: a decoder runs dozens of convolutions at sizes up to
+     * 135 MB of planes, and a buffer reused (zeroed again) is far cheaper than one allocated and collected.
+     */
+    private static final java.util.concurrent.atomic.AtomicReference<float[]> SPARE_PLANES = new java.util.concurrent.atomic.AtomicReference<>();
+
+    /** A zeroed buffer of at least {@code floats}: the spare one if it is large enough (another thread may hold it). */
+    private static float[] takePlanes(int floats) {
+        float[] spare = SPARE_PLANES.getAndSet(null);
+        if (spare == null || spare.length < floats) return new float[floats];
+        java.util.Arrays.fill(spare, 0, floats, 0f);
+        return spare;
+    }
+
+    /**
+     * Phase plane (py, px) of channel ci holds the padded input at rows i·stride + py, columns j·stride + px; with
+     * {@code affine}, each value becomes {@code x·scale[ci] + shift[ci]}, then its swish when asked.
+     */
+    private void fillPlanes(float[] x, int ci, int height, int width, int hp, int wp, int planeStride, float[] planes,
+                            float[][] affine, boolean swish) {
         int src = ci * height * width;
+        if (affine != null) {
+            // Stride 1: each input row lands contiguously in its plane row, transformed in vectors.
+            if (stride == 1) {
+                float scale = affine[0][ci], shift = affine[1][ci];
+                int base = ci * planeStride;
+                for (int r = 0; r < height; r++) {
+                    int i = r + padding.top;
+                    if (i >= hp) break;
+                    int from = Math.max(0, -padding.left), to = Math.min(width, wp - padding.left);
+                    if (to > from) {
+                        GroupNorm.transform(x, src + r * width + from, to - from, scale, shift, swish, planes,
+                                base + i * wp + from + padding.left);
+                    }
+                }
+                return;
+            }
+            float[] t = new float[height * width];
+            GroupNorm.transform(x, src, height * width, affine[0][ci], affine[1][ci], swish, t, 0);
+            x = t;
+            src = 0;
+        }
         for (int py = 0; py < stride; py++) {
             for (int px = 0; px < stride; px++) {
                 int base = (ci * stride * stride + py * stride + px) * planeStride;
@@ -167,8 +231,91 @@ public final class Conv2d {
         }
     }
 
-    /** tile[j, p] = Σ_ci Σ_tap w[block·4 + j, ci, tap] · plane[ci, tap][p0 + p] for p < 2L. */
-    private void microTile(float[] planes, int channelStride, int[] tapIndex, int p0, int block, float[] tile) {
+    /**
+     * tile[j, p] = Σ_ci Σ_tap w[block·8 + j, ci, tap] · plane[ci, tap][p0 + p] for p < 2L: sixteen accumulators
+     * (8 channels × 2 vectors) stay in registers, so each (channel, tap) costs two vector loads and eight broadcasts
+     * for sixteen FMAs, and the FMA units, not the loads, bound the loop.
+     */
+    /**
+     * With 32 vector registers (AVX-512): tile[j, p] = Σ_ci Σ_tap w[block·8 + j, ci, tap] · plane[ci, tap][p0 + p],
+     * p < 3L. Twenty-four accumulators stay in registers: per (channel, tap) three vector loads and eight broadcasts
+     * feed twenty-four FMAs, so the FMA units, not the loads, bound the loop.
+     */
+    private void microTile8x3(float[] planes, int channelStride, int[] tapIndex, int p0, int block, float[] tile) {
+        int taps = tapIndex.length;
+        FloatVector z = FloatVector.zero(F);
+        FloatVector a00 = z, a01 = z, a02 = z, a10 = z, a11 = z, a12 = z, a20 = z, a21 = z, a22 = z, a30 = z, a31 = z, a32 = z, a40 = z, a41 = z, a42 = z, a50 = z, a51 = z, a52 = z, a60 = z, a61 = z, a62 = z, a70 = z, a71 = z, a72 = z;
+        float[] wt = packed;
+        int w = block * inChannels * taps * CO_BLOCK;
+        for (int ci = 0; ci < inChannels; ci++) {
+            int base = ci * channelStride + p0;
+            for (int t = 0; t < taps; t++, w += CO_BLOCK) {
+                int idx = base + tapIndex[t];
+                FloatVector v0 = FloatVector.fromArray(F, planes, idx);
+                FloatVector v1 = FloatVector.fromArray(F, planes, idx + L);
+                FloatVector v2 = FloatVector.fromArray(F, planes, idx + 2 * L);
+                FloatVector b0 = FloatVector.broadcast(F, wt[w + 0]);
+                a00 = v0.fma(b0, a00);
+                a01 = v1.fma(b0, a01);
+                a02 = v2.fma(b0, a02);
+                FloatVector b1 = FloatVector.broadcast(F, wt[w + 1]);
+                a10 = v0.fma(b1, a10);
+                a11 = v1.fma(b1, a11);
+                a12 = v2.fma(b1, a12);
+                FloatVector b2 = FloatVector.broadcast(F, wt[w + 2]);
+                a20 = v0.fma(b2, a20);
+                a21 = v1.fma(b2, a21);
+                a22 = v2.fma(b2, a22);
+                FloatVector b3 = FloatVector.broadcast(F, wt[w + 3]);
+                a30 = v0.fma(b3, a30);
+                a31 = v1.fma(b3, a31);
+                a32 = v2.fma(b3, a32);
+                FloatVector b4 = FloatVector.broadcast(F, wt[w + 4]);
+                a40 = v0.fma(b4, a40);
+                a41 = v1.fma(b4, a41);
+                a42 = v2.fma(b4, a42);
+                FloatVector b5 = FloatVector.broadcast(F, wt[w + 5]);
+                a50 = v0.fma(b5, a50);
+                a51 = v1.fma(b5, a51);
+                a52 = v2.fma(b5, a52);
+                FloatVector b6 = FloatVector.broadcast(F, wt[w + 6]);
+                a60 = v0.fma(b6, a60);
+                a61 = v1.fma(b6, a61);
+                a62 = v2.fma(b6, a62);
+                FloatVector b7 = FloatVector.broadcast(F, wt[w + 7]);
+                a70 = v0.fma(b7, a70);
+                a71 = v1.fma(b7, a71);
+                a72 = v2.fma(b7, a72);
+            }
+        }
+        a00.intoArray(tile, 0 * L);
+        a01.intoArray(tile, 1 * L);
+        a02.intoArray(tile, 2 * L);
+        a10.intoArray(tile, 3 * L);
+        a11.intoArray(tile, 4 * L);
+        a12.intoArray(tile, 5 * L);
+        a20.intoArray(tile, 6 * L);
+        a21.intoArray(tile, 7 * L);
+        a22.intoArray(tile, 8 * L);
+        a30.intoArray(tile, 9 * L);
+        a31.intoArray(tile, 10 * L);
+        a32.intoArray(tile, 11 * L);
+        a40.intoArray(tile, 12 * L);
+        a41.intoArray(tile, 13 * L);
+        a42.intoArray(tile, 14 * L);
+        a50.intoArray(tile, 15 * L);
+        a51.intoArray(tile, 16 * L);
+        a52.intoArray(tile, 17 * L);
+        a60.intoArray(tile, 18 * L);
+        a61.intoArray(tile, 19 * L);
+        a62.intoArray(tile, 20 * L);
+        a70.intoArray(tile, 21 * L);
+        a71.intoArray(tile, 22 * L);
+        a72.intoArray(tile, 23 * L);
+    }
+
+    /** With 16 vector registers (AVX2): tile[j, p] = Σ_ci Σ_tap w[block·4 + j, ci, tap] · plane[ci, tap][p0 + p], p < 2L. */
+    private void microTile4x2(float[] planes, int channelStride, int[] tapIndex, int p0, int block, float[] tile) {
         int taps = tapIndex.length;
         FloatVector a00 = FloatVector.zero(F), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
         int w = block * inChannels * taps * CO_BLOCK;

@@ -49,6 +49,8 @@ public final class CpuEngine implements Engine {
     private final Workspace.Pool workspaces;
     /** The most rows one forward pass runs; longer steps run in chunks ({@link EngineOptions#prefillChunk}). */
     private final int maxRows;
+    /** Keys and values cached as bf16 rather than f32 (EngineOptions.kvCacheType). */
+    private final boolean bf16Cache;
     /** Holds quantized copies of the weights; null when every matrix is a view of the checkpoint. */
     private final Arena arena;
     private final KvCacheBudget kvBudget;
@@ -86,6 +88,7 @@ public final class CpuEngine implements Engine {
         this.c = w.config();
         this.kvBudget = kvBudget;
         this.maxRows = options.prefillChunkTokens();
+        this.bf16Cache = options.kvCacheElementType() == DType.BF16;
         DType quantization = options.quantization();
         this.arena = quantization == null ? null : Arena.ofShared();
         Map<Tensor, MatrixWeights> made = new IdentityHashMap<>();   // tied embeddings are quantized once
@@ -183,7 +186,7 @@ public final class CpuEngine implements Engine {
                 throw new Cm3LeonException("a KV cache of " + capacities[i] + " positions does not fit the model's context of "
                         + c.maxPositions());
             }
-            bytes[i] = CpuKvCache.bytes(c.numLayers(), capacities[i], c.kvDim());
+            bytes[i] = CpuKvCache.bytes(c.numLayers(), capacities[i], c.kvDim(), bf16Cache);
         }
         String what = capacities.length == 1 ? "a KV cache of " + capacities[0] + " positions"
                 : capacities.length + " KV caches of " + Arrays.stream(capacities).asLongStream().sum() + " positions in all";
@@ -191,7 +194,7 @@ public final class CpuEngine implements Engine {
         List<KvCache> caches = new ArrayList<>(capacities.length);
         try {
             for (int i = 0; i < capacities.length; i++) {
-                caches.add(new CpuKvCache(this, c.numLayers(), capacities[i], c.kvDim(), giveBack.get(i)));
+                caches.add(new CpuKvCache(this, c.numLayers(), capacities[i], c.kvDim(), bf16Cache, giveBack.get(i)));
             }
             return caches;
         } catch (RuntimeException | Error e) {
@@ -403,7 +406,7 @@ public final class CpuEngine implements Engine {
                 int i = task / heads, h = task % heads, r = queryRows[i];
                 CpuKvCache cache = b.caches[b.streamOf[r]];
                 CausalAttention.attend(q, i * qDim + h * hd, cache.keys(layer), cache.values(layer), (h / group) * hd, kvDim,
-                        b.posOf[r] + 1, hd, scale, att, i * qDim + h * hd, scores);
+                        b.posOf[r] + 1, hd, scale, att, i * qDim + h * hd, scores, cache.bf16());
             }
         });
     }

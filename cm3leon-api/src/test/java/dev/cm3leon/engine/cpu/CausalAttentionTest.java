@@ -44,4 +44,51 @@ class CausalAttentionTest {
             assertThat((double) out[5 + i]).as("dim %d", i).isCloseTo(o, org.assertj.core.data.Offset.offset(2e-5));
         }
     }
+
+    @ParameterizedTest(name = "bf16, ctx {0}, head dim {1}, kv width {2}")
+    @CsvSource({"1, 16, 16", "5, 3, 7", "65, 64, 128", "517, 128, 256"})
+    void withBf16KeysAndValuesMatchesTheTwoPassSoftmaxOfTheRoundedValues(int ctx, int hd, int kvDim) {
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom();
+        float[] q = new float[hd + 3], keys = new float[ctx * kvDim], values = new float[ctx * kvDim];
+        for (float[] a : new float[][]{q, keys, values}) for (int i = 0; i < a.length; i++) a[i] = (float) rnd.nextGaussian();
+        int kvOff = kvDim - hd;
+        float scale = (float) (1 / Math.sqrt(hd));
+        float[] out = new float[hd + 5];
+        float[] k16 = new float[keys.length], v16 = new float[values.length];   // what the cache holds, widened
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment k = arena.allocate(2L * keys.length, 64), v = arena.allocate(2L * values.length, 64);
+            for (int i = 0; i < keys.length; i++) {
+                k.set(ValueLayout.JAVA_SHORT_UNALIGNED, 2L * i, CpuKvCache.toBf16(keys[i]));
+                v.set(ValueLayout.JAVA_SHORT_UNALIGNED, 2L * i, CpuKvCache.toBf16(values[i]));
+                k16[i] = Float.intBitsToFloat((k.get(ValueLayout.JAVA_SHORT_UNALIGNED, 2L * i) & 0xFFFF) << 16);
+                v16[i] = Float.intBitsToFloat((v.get(ValueLayout.JAVA_SHORT_UNALIGNED, 2L * i) & 0xFFFF) << 16);
+                // Round to nearest: within half a bf16 ulp (8-bit mantissa) of the f32.
+                assertThat((double) Math.abs(k16[i] - keys[i])).isLessThanOrEqualTo(Math.abs(keys[i]) / 256.0);
+            }
+            CausalAttention.attend(q, 3, k, v, kvOff, kvDim, ctx, hd, scale, out, 5, new float[CausalAttention.BLOCK], true);
+        }
+        double[] s = new double[ctx];
+        double max = Double.NEGATIVE_INFINITY, sum = 0;
+        for (int j = 0; j < ctx; j++) {
+            for (int i = 0; i < hd; i++) s[j] += (double) q[3 + i] * k16[j * kvDim + kvOff + i];
+            s[j] *= scale;
+            max = Math.max(max, s[j]);
+        }
+        for (int j = 0; j < ctx; j++) sum += Math.exp(s[j] - max);
+        for (int i = 0; i < hd; i++) {
+            double o = 0;
+            for (int j = 0; j < ctx; j++) o += Math.exp(s[j] - max) / sum * v16[j * kvDim + kvOff + i];
+            assertThat((double) out[5 + i]).as("dim %d", i).isCloseTo(o, org.assertj.core.data.Offset.offset(2e-5));
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void bf16RoundsToNearestEvenAndKeepsSpecialValues() {
+        assertThat(CpuKvCache.toBf16(1f)).isEqualTo((short) 0x3F80);
+        assertThat(CpuKvCache.toBf16(Float.intBitsToFloat(0x3F808000))).isEqualTo((short) 0x3F80);   // tie → even
+        assertThat(CpuKvCache.toBf16(Float.intBitsToFloat(0x3F818000))).isEqualTo((short) 0x3F82);   // tie → even
+        assertThat(CpuKvCache.toBf16(Float.intBitsToFloat(0x3F808001))).isEqualTo((short) 0x3F81);
+        assertThat(CpuKvCache.toBf16(Float.POSITIVE_INFINITY)).isEqualTo((short) 0x7F80);
+        assertThat(Float.isNaN(Float.intBitsToFloat(CpuKvCache.toBf16(Float.NaN) << 16))).isTrue();
+    }
 }

@@ -46,6 +46,21 @@ class Conv2dTest {
         }
     }
 
+    @ParameterizedTest
+    @MethodSource("seeds")
+    void aNormAppliedAsTheInputIsLaidOutGivesTheBitsOfNormThenConvolution(long seed) {
+        Random r = new Random(seed ^ 0xA5A5L);
+        Shape s = randomShape(r);
+        int in = 32 * (1 + r.nextInt(2));   // GroupNorm's 32 groups
+        boolean swish = r.nextBoolean();
+        float[] w = gaussian(r, s.out * in * s.kernel * s.kernel), b = gaussian(r, s.out), x = gaussian(r, in * s.height * s.width);
+        GroupNorm norm = new GroupNorm("norm", in, 32, 1e-6, gaussian(r, in), gaussian(r, in));
+        Conv2d conv = new Conv2d("conv", w, b, s.out, in, s.kernel, s.stride, s.padding);
+        float[] separate = conv.apply(norm.apply(x, s.height * s.width, swish), s.height, s.width);
+        // Twice: the second call reuses the first one's plane buffer, which must come back zeroed.
+        for (int i = 0; i < 2; i++) assertThat(conv.apply(x, s.height, s.width, norm, swish)).as("%s", s).isEqualTo(separate);
+    }
+
     @Test
     void downsamplingPadsOnlyRightAndBottom() {
         // One channel, weight 1 at the top-left tap: output (y, x) reads input (2y, 2x), never a left/top pad.
