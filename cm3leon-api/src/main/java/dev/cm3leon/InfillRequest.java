@@ -110,7 +110,7 @@ public final class InfillRequest extends Request<GeneratedInfill, InfillRequest>
             var seq = new GenerationLoop.Sequence(new int[][]{streamPrompt}, options.chainFor(0, 0), modality, random.split(),
                     h.isImage() ? h.length() : maxText, new int[]{end, model.config().eosId()});
             int spanIndex = k;
-            GenerationLoop.Result res = new GenerationLoop(model.engine()).run(List.of(seq), control, (s, token, m) -> {
+            GenerationLoop.Result res = model.generationLoop().run(List.of(seq), control, (s, token, m) -> {
                 if (listener != null) listener.accept(new TokenEvent(spanIndex, token, m.inImage(), ""));
             });
             prefill += res.prefillNanos();

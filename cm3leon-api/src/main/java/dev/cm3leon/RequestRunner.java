@@ -58,7 +58,7 @@ final class RequestRunner {
                 r.listener.accept(new TokenEvent(sample, token, image, text));
             }
         };
-        GenerationLoop.Result res = new GenerationLoop(r.model.engine()).run(seqs, control, tokens);
+        GenerationLoop.Result res = r.model.generationLoop().run(seqs, control, tokens);
         if (r.progress != null && done.get() < total) r.progress.accept(new Progress(total, total));
         return new Outcome(res.tokens(), contrastive, new Timings(Duration.ofNanos(res.prefillNanos()),
                 Duration.ofNanos(res.decodeNanos()), res.steps(), streams.length * o.samples()));
