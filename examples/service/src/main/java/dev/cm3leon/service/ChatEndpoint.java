@@ -167,6 +167,7 @@ final class ChatEndpoint {
                 out.flush();
             } catch (IOException e) {
                 stop(worker);
+                served.metrics().disconnected();
                 throw new UncheckedIOException("the client went away after " + sent + " tokens", e);
             } catch (InterruptedException e) {
                 stop(worker);

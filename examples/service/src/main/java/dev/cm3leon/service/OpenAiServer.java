@@ -57,7 +57,9 @@ public final class OpenAiServer implements AutoCloseable {
         this.server = WebServer.builder()
                 .host(options.host())
                 .port(options.port())
-                .maxPayloadSize(options.maxBodyBytes())
+                // The body cap is checked by body() below, so that a refusal comes in OpenAI's error shape; the
+                // server's own limit sits above it as a backstop.
+                .maxPayloadSize(2 * options.maxBodyBytes() + (1 << 20))
                 .shutdownGracePeriod(options.shutdownGrace())
                 .shutdownHook(false)
                 .routing(this::routes)
@@ -88,6 +90,15 @@ public final class OpenAiServer implements AutoCloseable {
 
     public String modelId() {
         return served.modelId();
+    }
+
+    /** The queue in front of the model (tests hold its places to fill it). */
+    Admission admission() {
+        return served.admission();
+    }
+
+    ServiceMetrics metrics() {
+        return served.metrics();
     }
 
     private void routes(HttpRouting.Builder r) {

@@ -18,7 +18,7 @@ import java.util.concurrent.TimeUnit;
  */
 final class ServiceMetrics {
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    private final Counter tokens;
+    private final Counter tokens, disconnects;
     private final ConcurrentHashMap<String, Timer> timers = new ConcurrentHashMap<>();
 
     ServiceMetrics(Cm3Leon model, Admission admission) {
@@ -32,6 +32,16 @@ final class ServiceMetrics {
         Gauge.builder("cm3leon.passes", () -> model.generationLoop().stats().passes())
                 .description("engine passes run since start").register(registry);
         tokens = Counter.builder("cm3leon.tokens.generated").description("tokens generated (rate: tokens/s)").register(registry);
+        disconnects = Counter.builder("cm3leon.requests.disconnected")
+                .description("streamed requests whose client went away, their generation cancelled").register(registry);
+    }
+
+    void disconnected() {
+        disconnects.increment();
+    }
+
+    double disconnects() {
+        return disconnects.count();
     }
 
     void tokens(int n) {
