@@ -130,8 +130,10 @@ final class ChatEndpoint {
     /**
      * Streams the answer: tokens come from the model's batching thread into a queue, and this (virtual) thread writes
      * them, so a slow client never holds up the model. A failed write (the client went away) cancels the generation.
+     * Returns the outcome as a status: 200, or 499 when the client went away (headers are sent by then, so failures
+     * after that are reported inside the stream).
      */
-    void stream(Question q, OutputStream out) {
+    int stream(Question q, OutputStream out) {
         long start = System.nanoTime();
         try (Admission.Ticket ignored = served.admit()) {
             String id = "chatcmpl-" + UUID.randomUUID();
@@ -146,42 +148,59 @@ final class ChatEndpoint {
                     answer.completeExceptionally(t);
                 }
             });
-            int sent = 0;
+            boolean open = emit(out, chunk(id, "{\"role\":\"assistant\",\"content\":\"\"}", null));
             try {
-                write(out, chunk(id, "{\"role\":\"assistant\",\"content\":\"\"}", null));
-                while (true) {
+                while (open) {
                     TokenEvent t = tokens.poll(50, TimeUnit.MILLISECONDS);
                     if (t != null) {
-                        sent++;
-                        if (!t.text().isEmpty()) write(out, chunk(id, "{\"content\":" + quote(t.text()) + "}", null));
+                        if (!t.text().isEmpty()) open = emit(out, chunk(id, "{\"content\":" + quote(t.text()) + "}", null));
                     } else if (answer.isDone()) {
                         break;
                     } else {
-                        out.flush();       // an idle write tells us early when the client has gone
+                        open = flush(out);     // an idle flush tells early when the client has gone
                     }
                 }
-                GeneratedText done = answer.join();
-                served.metrics().tokens(done.tokens().length);
-                write(out, chunk(id, "{}", done.tokens().length >= q.maxTokens() ? "length" : "stop"));
-                out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
-                out.flush();
-            } catch (IOException e) {
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                open = false;
+            }
+            if (!open) {
                 stop(worker);
                 served.metrics().disconnected();
-                throw new UncheckedIOException("the client went away after " + sent + " tokens", e);
-            } catch (InterruptedException e) {
-                stop(worker);
-                Thread.currentThread().interrupt();
-            } catch (java.util.concurrent.CompletionException e) {
-                // Headers are sent: report in the stream, as OpenAI does, then end it.
-                Throwable cause = e.getCause() == null ? e : e.getCause();
-                try {
-                    write(out, OpenAiServer.json(OpenAiServer.errorBody(OpenAiServer.toApiException(cause))));
-                    out.flush();
-                } catch (IOException ignoredToo) {
-                    // the client is gone as well
-                }
+                return 499;
             }
+            GeneratedText done;
+            try {
+                done = answer.join();
+            } catch (java.util.concurrent.CompletionException e) {
+                ApiException error = OpenAiServer.toApiException(e.getCause() == null ? e : e.getCause());
+                emit(out, new String(OpenAiServer.json(OpenAiServer.errorBody(error)), StandardCharsets.UTF_8));
+                return error.status;
+            }
+            served.metrics().tokens(done.tokens().length);
+            emit(out, chunk(id, "{}", done.tokens().length >= q.maxTokens() ? "length" : "stop"));
+            emit(out, "[DONE]");
+            return 200;
+        }
+    }
+
+    /** One server-sent event; false when the client has gone. */
+    private static boolean emit(OutputStream out, String data) {
+        try {
+            out.write(("data: " + data + "\n\n").getBytes(StandardCharsets.UTF_8));
+            out.flush();
+            return true;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    private static boolean flush(OutputStream out) {
+        try {
+            out.flush();
+            return true;
+        } catch (IOException | RuntimeException e) {
+            return false;
         }
     }
 
@@ -207,17 +226,6 @@ final class ChatEndpoint {
         if (finish == null) choice.putNull("finish_reason");
         else choice.put("finish_reason", finish);
         return c.toString();
-    }
-
-    private static void write(OutputStream out, String json) throws IOException {
-        write(out, json.getBytes(StandardCharsets.UTF_8));
-    }
-
-    private static void write(OutputStream out, byte[] json) throws IOException {
-        out.write("data: ".getBytes(StandardCharsets.UTF_8));
-        out.write(json);
-        out.write("\n\n".getBytes(StandardCharsets.UTF_8));
-        out.flush();
     }
 
     private static String quote(String s) {

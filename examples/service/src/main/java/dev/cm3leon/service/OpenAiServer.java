@@ -110,21 +110,21 @@ public final class OpenAiServer implements AutoCloseable {
             if (!type.toLowerCase(java.util.Locale.ROOT).startsWith("multipart/form-data")) {
                 throw ApiException.invalid(null, "an image edit is sent as multipart/form-data (image, prompt, optional mask), got '" + type + "'");
             }
-            send(res, images.edits(Multipart.parse(type, body(req))));
+            return send(res, images.edits(Multipart.parse(type, body(req))));
         }));
         r.post("/v1/chat/completions", (req, res) -> handle("chat.completions", req, res, () -> {
             ChatEndpoint.Question q = chat.parse(JsonRequest.parse(body(req)));
-            if (!q.stream()) {
-                send(res, chat.complete(q));
-                return;
-            }
+            if (!q.stream()) return send(res, chat.complete(q));
             res.header(HeaderNames.CONTENT_TYPE, "text/event-stream");
             res.header(HeaderNames.CACHE_CONTROL, "no-cache");
-            try (OutputStream out = res.outputStream()) {
-                chat.stream(q, out);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
+            OutputStream out = res.outputStream();
+            int status = chat.stream(q, out);
+            try {
+                out.close();
+            } catch (IOException | RuntimeException e) {
+                status = 499;                              // the client went away before the end
             }
+            return status;
         }));
         r.get("/v1/models", (req, res) -> handle("models", req, res, () -> {
             ObjectNode list = JsonRequest.MAPPER.createObjectNode();
@@ -134,7 +134,7 @@ public final class OpenAiServer implements AutoCloseable {
             m.put("object", "model");
             m.put("created", 0);
             m.put("owned_by", "cm3leon");
-            send(res, json(list));
+            return send(res, json(list));
         }));
         r.get("/v1/models/{id}", (req, res) -> handle("models", req, res, () -> {
             String id = req.path().pathParameters().get("id");
@@ -144,7 +144,7 @@ public final class OpenAiServer implements AutoCloseable {
             m.put("object", "model");
             m.put("created", 0);
             m.put("owned_by", "cm3leon");
-            send(res, json(m));
+            return send(res, json(m));
         }));
         r.get("/health", (req, res) -> {
             boolean up = !served.draining().get();
@@ -179,8 +179,9 @@ public final class OpenAiServer implements AutoCloseable {
         chain.proceed();
     }
 
+    /** An endpoint's work; returns the status it answered with (for the latency metric). */
     private interface Work {
-        void run() throws Exception;
+        int run() throws Exception;
     }
 
     /** Runs one endpoint's work, answers failures in OpenAI's error shape, and records the latency by outcome. */
@@ -188,7 +189,7 @@ public final class OpenAiServer implements AutoCloseable {
         long start = System.nanoTime();
         int status = 200;
         try {
-            work.run();
+            status = work.run();
         } catch (Throwable t) {
             ApiException e = toApiException(t);
             status = e.status;
@@ -254,9 +255,10 @@ public final class OpenAiServer implements AutoCloseable {
         res.send(json(errorBody(e)));
     }
 
-    private static void send(ServerResponse res, byte[] json) {
+    private static int send(ServerResponse res, byte[] json) {
         res.header(HeaderNames.CONTENT_TYPE, "application/json");
         res.send(json);
+        return 200;
     }
 
     static byte[] json(Object node) {
