@@ -37,7 +37,7 @@ import java.util.stream.Stream;
  * test: streaming-read bandwidth for generation (a native loop where the CPU kernels are loaded, the Java loop beside
  * it), FMA throughput for prompt processing.
  */
-@Command(name = "bench", mixinStandardHelpOptions = true,
+@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = BenchServeCommand.class,
         description = "Measure prompt processing (ppN) and generation (tgN) speed against the machine's roofline.")
 final class BenchCommand implements Callable<Integer> {
     @Spec CommandSpec spec;

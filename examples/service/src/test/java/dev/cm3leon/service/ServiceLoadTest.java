@@ -201,13 +201,14 @@ class ServiceLoadTest {
     }
 
     /** Heap after a full collection, and the process's resident memory from /proc (zero where there is none). */
-    record Memory(long heap, long rss, long anon, long file) {
+    record Memory(long heap, long committed, long rss, long anon, long file) {
         static Memory now() throws InterruptedException {
             for (int i = 0; i < 3; i++) {
                 System.gc();
                 Thread.sleep(50);
             }
-            long heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+            var usage = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
+            long heap = usage.getUsed(), committed = usage.getCommitted();
             long rss = 0, anon = 0, file = 0;
             try {
                 for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
@@ -218,7 +219,7 @@ class ServiceLoadTest {
             } catch (IOException e) {
                 // not Linux: the heap is checked alone
             }
-            return new Memory(heap, rss, anon, file);
+            return new Memory(heap, committed, rss, anon, file);
         }
 
         private static long kib(String line) {
@@ -232,9 +233,9 @@ class ServiceLoadTest {
             Files.createDirectories(out.getParent());
             Files.writeString(out, String.format(java.util.Locale.ROOT,
                     "requests %d, clients %d, %.2f s, ok %d, disconnected %d%nheap after GC: started %d, after warm-up %d, after "
-                            + "the load %d MiB%nVmRSS %d -> %d -> %d MiB (RssAnon %d -> %d -> %d, RssFile %d -> %d -> %d)%n%s%n",
+                            + "the load %d MiB (committed %d -> %d -> %d MiB)%nVmRSS %d -> %d -> %d MiB (RssAnon %d -> %d -> %d, RssFile %d -> %d -> %d)%n%s%n",
                     REQUESTS, CLIENTS, seconds, r.ok.get(), r.disconnected.get(), cold.heap >> 20, before.heap >> 20,
-                    after.heap >> 20, cold.rss >> 20, before.rss >> 20, after.rss >> 20, cold.anon >> 20, before.anon >> 20,
+                    after.heap >> 20, cold.committed >> 20, before.committed >> 20, after.committed >> 20, cold.rss >> 20, before.rss >> 20, after.rss >> 20, cold.anon >> 20, before.anon >> 20,
                     after.anon >> 20, cold.file >> 20, before.file >> 20, after.file >> 20, server.metrics().scrape()
                             .lines().filter(l -> l.startsWith("cm3leon_") && !l.contains("_bucket")).toList()));
         } catch (IOException e) {
