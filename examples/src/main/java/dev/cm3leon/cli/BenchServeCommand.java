@@ -72,13 +72,14 @@ final class BenchServeCommand implements Callable<Integer> {
         EngineOptions options = EngineOptions.defaults().quantize(quantize);
         try (Cm3Leon loaded = Cm3Leon.load(path, options)) {
             boolean images = loaded.imageCodec().map(c -> c.canDecode()).orElse(false) && synthetic == null;
-            int perRequest = images ? loaded.format().tokensPerImage() + 1 : (tokens == null ? 64 : tokens);
+            int perRequest = images ? loaded.config().vq().orElseThrow().tokensPerImage() + 1 : (tokens == null ? 64 : tokens);
             out.printf(Locale.ROOT, "%s, %s backend, %d threads; %s requests of %d tokens, 2 streams each (guidance)%n",
                     synthetic != null ? "synthetic-" + synthetic : path.getFileName(), loaded.engine().backendName(),
                     Parallel.threads(), images ? "text→image" : "image-shaped (prompt " + prompt + ")", perRequest);
             Workload work = images ? new Images(loaded) : new Synthetic(loaded, prompt, perRequest);
             for (int i = 0; i < 2; i++) work.run(0, null);    // warm-up: compile the kernels before any timing
-            out.printf(Locale.ROOT, "%-6s %-18s %-18s %-14s %-12s %-22s %-22s%n", "conc", "together s", "one by one s", "speed-up",
+            out.printf(Locale.ROOT, "%-6s %-14s %-18s %-18s %-14s %-12s %-22s %-22s%n", "conc", "passes tog/1x1", "together s",
+                    "one by one s", "speed-up",
                     "req/s", "latency p50/p99 s", "first token p50/p99 s");
             for (int c : concurrency) report(out, work, c);
         } finally {
@@ -90,11 +91,14 @@ final class BenchServeCommand implements Callable<Integer> {
 
     private void report(PrintWriter out, Workload work, int c) throws Exception {
         double[] together = new double[repetitions], alone = new double[repetitions];
+        long passesAlone = 0, passesTogether = 0;
         List<Double> latency = new ArrayList<>(), first = new ArrayList<>();
         for (int r = 0; r < repetitions; r++) {
-            long t0 = System.nanoTime();
+            long p0 = work.passes(), t0 = System.nanoTime();
             for (int i = 0; i < c; i++) work.run(i, null);
             alone[r] = (System.nanoTime() - t0) / 1e9;
+            long p1 = work.passes();
+            passesAlone += p1 - p0;
             ExecutorService pool = Executors.newFixedThreadPool(c);
             try {
                 List<Future<double[]>> futures = new ArrayList<>();
@@ -115,13 +119,15 @@ final class BenchServeCommand implements Callable<Integer> {
                     first.add(t[1]);
                 }
                 together[r] = (System.nanoTime() - start) / 1e9;
+                passesTogether += work.passes() - p1;
             } finally {
                 pool.shutdownNow();
             }
         }
         double[] speedup = new double[repetitions];
         for (int r = 0; r < repetitions; r++) speedup[r] = alone[r] / together[r];
-        out.printf(Locale.ROOT, "%-6d %-18s %-18s %-14s %-12s %-22s %-22s%n", c, pm(together, "%.2f"), pm(alone, "%.2f"),
+        out.printf(Locale.ROOT, "%-6d %-14s %-18s %-18s %-14s %-12s %-22s %-22s%n", c,
+                (passesTogether / repetitions) + " / " + (passesAlone / repetitions), pm(together, "%.2f"), pm(alone, "%.2f"),
                 pm(speedup, "%.2f") + "x", String.format(Locale.ROOT, "%.2f", c / mean(together)),
                 String.format(Locale.ROOT, "%.2f / %.2f", pct(latency, 50), pct(latency, 99)),
                 String.format(Locale.ROOT, "%.3f / %.3f", pct(first, 50), pct(first, 99)));
@@ -131,6 +137,13 @@ final class BenchServeCommand implements Callable<Integer> {
     /** One request: {@code seed} picks its prompt and randomness; {@code firstToken} (may be null) runs at each token. */
     private interface Workload {
         void run(int seed, Runnable onToken);
+
+        Cm3Leon model();
+
+        /** Engine passes the model's loop has run: together, requests share them. */
+        default long passes() {
+            return model().generationLoop().stats().passes();
+        }
     }
 
     private record Images(Cm3Leon model) implements Workload {
