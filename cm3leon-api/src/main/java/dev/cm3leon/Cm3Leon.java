@@ -57,6 +57,7 @@ public final class Cm3Leon implements AutoCloseable {
     private final Optional<ImageTokenSuppression> suppression;
     private final SequenceFormat format;
     private final Optional<TextTokenizer> tokenizer;
+    private final GenerationLoop loop;
     private volatile ExecutorService executor;
     private final Object imageLock = new Object();
     private volatile VqGan vq;
@@ -64,8 +65,10 @@ public final class Cm3Leon implements AutoCloseable {
     private volatile Optional<dev.cm3leon.retrieval.ClipEmbedder> clip;
 
     private Cm3Leon(Path folder, ModelConfig config, TensorSource checkpoint, SpecialTokens special, VqGanFiles vqFiles,
-                    Engine engine, Optional<TextTokenizer> tokenizer, Optional<ImageCodec> codec, String family) {
+                    Engine engine, Optional<TextTokenizer> tokenizer, Optional<ImageCodec> codec, String family,
+                    GenerationLoop.Limits limits) {
         this.folder = folder;
+        this.loop = new GenerationLoop(engine, limits);
         this.vqFiles = vqFiles;
         this.special = special;
         this.config = config;
@@ -102,7 +105,7 @@ public final class Cm3Leon implements AutoCloseable {
             LOG.debug("loaded {} ({}): {} layers, hidden {}, vocab {}, {} backend", folder, found.layout(), config.numLayers(),
                     config.hiddenSize(), config.vocabSize(), engine.backendName());
             return new Cm3Leon(folder, config, checkpoint, opened.special(), vqFiles, engine, tokenizer, Optional.empty(),
-                    opened.family());
+                    opened.family(), GenerationLoop.Limits.of(options));
         } catch (RuntimeException e) {
             checkpoint.close();
             throw e;
@@ -113,7 +116,7 @@ public final class Cm3Leon implements AutoCloseable {
     static Cm3Leon assemble(Path folder, ModelConfig config, TensorSource checkpoint, Engine engine,
                             Optional<TextTokenizer> tokenizer, Optional<ImageCodec> codec) {
         return new Cm3Leon(folder, config, checkpoint, SpecialTokens.of(config), VqGanFiles.find(List.of(folder), null), engine,
-                tokenizer, codec, config.modelType());
+                tokenizer, codec, config.modelType(), GenerationLoop.Limits.of(EngineOptions.defaults()));
     }
 
     public Path folder() {
@@ -134,6 +137,14 @@ public final class Cm3Leon implements AutoCloseable {
 
     public Engine engine() {
         return engine;
+    }
+
+    /**
+     * Where every request of this model decodes: one engine pass per step for the streams of all running requests
+     * (continuous batching). Its {@link GenerationLoop#stats} tell how many wait and run.
+     */
+    public GenerationLoop generationLoop() {
+        return loop;
     }
 
     /** The decoder's tensors under HF's names, whatever the folder's layout. */
@@ -445,7 +456,7 @@ public final class Cm3Leon implements AutoCloseable {
         var seq = new GenerationLoop.Sequence(streams, o.chainFor(0, streams.length - 1),
                 new ModalityState(v, config.vocabSize(), tokensPerImage, mode, image), new java.util.SplittableRandom(0),
                 maxNewTokens, config.eosId());
-        return new GenerationLoop(engine).run(List.of(seq), GenerationControl.none(), null).tokens()[0];
+        return loop.run(List.of(seq), GenerationControl.none(), null).tokens()[0];
     }
 
     private void checkContext(int length) {
@@ -464,6 +475,7 @@ public final class Cm3Leon implements AutoCloseable {
 
     @Override
     public void close() {
+        loop.close();
         ExecutorService e = executor;
         if (e != null) e.shutdownNow();
         Optional<dev.cm3leon.retrieval.ClipEmbedder> c = clip;

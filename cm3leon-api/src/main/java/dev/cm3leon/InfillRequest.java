@@ -123,7 +123,7 @@ public final class InfillRequest extends Request<GeneratedInfill, InfillRequest>
                         .run(List.of(seq), control, spanTokens);
                 res = new GenerationLoop.Result(sjd.tokens(), sjd.prefillNanos(), sjd.decodeNanos(), sjd.passes());
             } else {
-                res = new GenerationLoop(model.engine()).run(List.of(seq), control, spanTokens);
+                res = model.generationLoop().run(List.of(seq), control, spanTokens);
             }
             prefill += res.prefillNanos();
             decode += res.decodeNanos();

@@ -67,11 +67,12 @@ final class RequestRunner {
         GenerationLoop.Result res;
         Speculation speculation = null;
         if (o.speculativeWindow() > 0) {
+            // Its passes carry windows of this request alone, beside (not inside) the batched passes of the others.
             var sjd = new SpeculativeJacobiLoop(r.model.engine(), o.speculativeWindow()).run(seqs, control, tokens);
             res = new GenerationLoop.Result(sjd.tokens(), sjd.prefillNanos(), sjd.decodeNanos(), sjd.passes());
             speculation = new Speculation(o.speculativeWindow(), sjd.passes(), sjd.drafted(), sjd.accepted());
         } else {
-            res = new GenerationLoop(r.model.engine()).run(seqs, control, tokens);
+            res = r.model.generationLoop().run(seqs, control, tokens);
         }
         if (r.progress != null && done.get() < total) r.progress.accept(new Progress(total, total));
         int edge = Timings.EDGE_STEPS, forwardSteps = res.stepForwardNanos().length;

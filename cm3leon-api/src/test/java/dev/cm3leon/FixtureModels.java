@@ -58,8 +58,16 @@ final class FixtureModels {
         }
 
         public float[][] forward(List<StreamStep> steps) {
-            return inner.forward(steps.stream()
-                    .map(s -> new StreamStep(((CountedCache) s.cache()).inner, s.tokens(), s.logits())).toList());
+            return inner.forward(unwrap(steps));
+        }
+
+        @Override
+        public float[][] forward(List<StreamStep> steps, int[] groupOfStep) {
+            return inner.forward(unwrap(steps), groupOfStep);
+        }
+
+        private static List<StreamStep> unwrap(List<StreamStep> steps) {
+            return steps.stream().map(s -> new StreamStep(((CountedCache) s.cache()).inner, s.tokens(), s.logits())).toList();
         }
 
         public String backendName() {

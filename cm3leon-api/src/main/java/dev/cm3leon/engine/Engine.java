@@ -36,6 +36,16 @@ public interface Engine extends AutoCloseable {
      */
     float[][] forward(List<StreamStep> steps);
 
+    /**
+     * One pass for the steps of several requests, {@code groupOfStep[i]} naming the request of {@code steps.get(i)}
+     * (a request's steps adjacent). A backend that can keeps each request's numbers independent of the requests beside
+     * it (the CPU engine does, so that requests batched together decode bit for bit as they would alone); the others
+     * run it as {@link #forward(List)}.
+     */
+    default float[][] forward(List<StreamStep> steps, int[] groupOfStep) {
+        return forward(steps);
+    }
+
     /** The backend's name, for logs and reports. */
     String backendName();
 

@@ -70,7 +70,7 @@ public final class KvCacheBudget {
             if (bytes > limitBytes - now) {
                 throw new KvCacheMemoryException(what + " needs " + size(bytes) + " but " + size(limitBytes - now) + " of the "
                         + size(limitBytes) + " KV cache budget are free (raise it with EngineOptions.withKvCacheBudget or -D"
-                        + PROPERTY + ")");
+                        + PROPERTY + ")", bytes > limitBytes);
             }
             if (reserved.compareAndSet(now, now + bytes)) return () -> reserved.addAndGet(-bytes);
         }

@@ -37,9 +37,9 @@ import java.util.stream.Stream;
  * test: streaming-read bandwidth for generation (a native loop where the CPU kernels are loaded, the Java loop beside
  * it), FMA throughput for prompt processing.
  */
-@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = BenchImageCommand.class,
+@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {BenchImageCommand.class, BenchServeCommand.class},
         description = "Measure prompt processing (ppN) and generation (tgN) speed against the machine's roofline; "
-                + "'bench image' times whole images part by part.")
+                + "'bench image' times whole images part by part, 'bench serve' concurrent requests against one by one.")
 final class BenchCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 

@@ -73,6 +73,9 @@ final class BenchImageCommand implements Callable<Integer> {
     @Option(names = "--json", paramLabel = "FILE", description = "also write the figures as one JSON object") Path json;
     @Option(names = "--out", paramLabel = "PNG", description = "write the first sample's image here") Path out;
     @Option(names = "--seed", defaultValue = "1", description = "request seed (default ${DEFAULT-VALUE})") long seed;
+    @Option(names = "--speculative", paramLabel = "W", defaultValue = "0",
+            description = "speculative Jacobi decoding with a window of W drafts (default off); reports passes per image and "
+                    + "the acceptance by window position") int speculative;
     @Option(names = "--prompt", defaultValue = "a watercolor painting of a red fox in the snow", description = "text prompt") String prompt;
 
     private PrintWriter out() {
@@ -138,7 +141,7 @@ final class BenchImageCommand implements Callable<Integer> {
                     : m.textToImage(prompt);
             if (guidance.equals("none")) request.noGuidance();
             else if (guidance.equals("2")) request.guidance(3.0);
-            request.samples(samples).seed(seed)
+            request.samples(samples).seed(seed).speculative(speculative)
                     .onProgress(p -> kvPeak[0] = Math.max(kvPeak[0], engine.kvCacheBudget().reservedBytes()));
             long t0 = System.nanoTime();
             GeneratedImage img = request.generate();
@@ -206,7 +209,8 @@ final class BenchImageCommand implements Callable<Integer> {
             rows.add(new String[]{"PNG encode", fmt("%.3f s", pngNanos / 1e9 / samples), "", ""});
             rows.add(new String[]{"seconds per image", fmt("%.1f s", perImage), "", fmt("(request %.1f s for %d)", generateNanos / 1e9, samples)});
             o.println();
-            o.println(config + ": " + imageTokens + " image tokens, " + t.forwardPasses() + " passes over the weights");
+            o.println(config + ": " + imageTokens + " image tokens, " + t.forwardPasses() + " passes over the weights"
+                    + img.speculation().map(sp -> " (" + sp + ")").orElse(""));
             printTable(new String[]{"part", "time", "roofline", "ratio"}, rows);
             o.printf(Locale.ROOT, "memory: VmRSS %s after the request (peak %s; mapped files %s, anonymous %s: heap, KV, VQ-GAN); "
                             + "weights read per step %s, KV caches at their peak %s%n",
@@ -241,6 +245,8 @@ final class BenchImageCommand implements Callable<Integer> {
                 j.put("fma_peak_gflops", fmaPeak);
                 j.put("png_encode_s", pngNanos / 1e9 / samples);
                 j.put("forward_passes_per_image", (double) t.forwardPasses() / samples);
+                j.put("speculative_window", speculative);
+                j.put("acceptance_by_position", img.speculation().map(sp -> sp.acceptanceByPosition()).orElse(new double[0]));
                 j.put("resident_bytes", peakRss);
                 j.put("resident_file_bytes", file);
                 j.put("resident_anon_bytes", anon);

@@ -17,22 +17,34 @@ final class Batch {
     final int[] wanted;
     /** Logit rows returned per stream. */
     final int[] logitRows;
+    /** The kernels of all rows, and of the wanted rows alone (the last layer's queries and the output head). */
+    final RowKernels rowKernels, wantedKernels;
 
-    private Batch(CpuKvCache[] caches, int[] tokens, int[] streamOf, int[] posOf, int[] wanted, int[] logitRows) {
+    private Batch(CpuKvCache[] caches, int[] tokens, int[] streamOf, int[] posOf, int[] wanted, int[] logitRows,
+                  RowKernels rowKernels, RowKernels wantedKernels) {
         this.caches = caches;
         this.tokens = tokens;
         this.streamOf = streamOf;
         this.posOf = posOf;
         this.wanted = wanted;
         this.logitRows = logitRows;
+        this.rowKernels = rowKernels;
+        this.wantedKernels = wantedKernels;
     }
 
     int rows() {
         return tokens.length;
     }
 
-    /** Checks every stream (its cache is this engine's, open, used once, with room) and stacks the tokens. */
     static Batch of(CpuEngine engine, List<StreamStep> steps) {
+        return of(engine, steps, null);
+    }
+
+    /**
+     * Checks every stream (its cache is this engine's, open, used once, with room) and stacks the tokens;
+     * {@code groupOfStep} names each step's request (null: one request), for {@link RowKernels}.
+     */
+    static Batch of(CpuEngine engine, List<StreamStep> steps, int[] groupOfStep) {
         int s = steps.size();
         CpuKvCache[] caches = new CpuKvCache[s];
         int[] rowStart = new int[s + 1];
@@ -75,11 +87,23 @@ final class Batch {
         int total = 0;
         for (int c : logitRows) total += c;
         int[] wanted = new int[total];
+        boolean[] blockedRow = new boolean[n], blockedWanted = new boolean[total];
+        int[] groupOfRow = groupOfStep == null ? null : new int[n], groupOfWanted = groupOfStep == null ? null : new int[total];
         int w = 0;
         for (int i = 0; i < s; i++) {
-            for (int j = rowStart[i + 1] - logitRows[i]; j < rowStart[i + 1]; j++) wanted[w++] = j;
+            boolean prompt = steps.get(i).tokenCount() >= MatrixWeights.BLOCKED_MIN_ROWS;
+            for (int j = rowStart[i]; j < rowStart[i + 1]; j++) {
+                blockedRow[j] = prompt;
+                if (groupOfRow != null) groupOfRow[j] = groupOfStep[i];
+            }
+            for (int j = rowStart[i + 1] - logitRows[i]; j < rowStart[i + 1]; j++) {
+                blockedWanted[w] = prompt && logitRows[i] > 1;
+                if (groupOfWanted != null) groupOfWanted[w] = groupOfStep[i];
+                wanted[w++] = j;
+            }
         }
-        return new Batch(caches, tokens, streamOf, posOf, wanted, logitRows);
+        return new Batch(caches, tokens, streamOf, posOf, wanted, logitRows, RowKernels.of(blockedRow, groupOfRow),
+                RowKernels.of(blockedWanted, groupOfWanted));
     }
 
     static int[] identity(int n) {

@@ -128,7 +128,7 @@ public final class Bf16Matrix extends MatrixWeights {
             a0 = even(w).fma(in(x, x0 + k), a0);
             a1 = odd(w).fma(in(x, x0 + k + L), a1);
         }
-        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD) + tail(base, x, x0);
+        return CpuOps.sumLanes(a0.add(a1).add(a2.add(a3))) + tail(base, x, x0);
     }
 
     private void dot2(long base, float[] x, int x0, float[] out, int o) {
@@ -142,8 +142,8 @@ public final class Bf16Matrix extends MatrixWeights {
             b0 = e.fma(in(x, x1 + k), b0);
             b1 = d.fma(in(x, x1 + k + L), b1);
         }
-        out[o] = a0.add(a1).reduceLanes(VectorOperators.ADD) + tail(base, x, x0);
-        out[o + rows] = b0.add(b1).reduceLanes(VectorOperators.ADD) + tail(base, x, x1);
+        out[o] = CpuOps.sumLanes(a0.add(a1)) + tail(base, x, x0);
+        out[o + rows] = CpuOps.sumLanes(b0.add(b1)) + tail(base, x, x1);
     }
 
     private void dot3(long base, float[] x, int x0, float[] out, int o) {
@@ -159,9 +159,9 @@ public final class Bf16Matrix extends MatrixWeights {
             c0 = e.fma(in(x, x2 + k), c0);
             c1 = d.fma(in(x, x2 + k + L), c1);
         }
-        out[o] = a0.add(a1).reduceLanes(VectorOperators.ADD) + tail(base, x, x0);
-        out[o + rows] = b0.add(b1).reduceLanes(VectorOperators.ADD) + tail(base, x, x1);
-        out[o + 2 * rows] = c0.add(c1).reduceLanes(VectorOperators.ADD) + tail(base, x, x2);
+        out[o] = CpuOps.sumLanes(a0.add(a1)) + tail(base, x, x0);
+        out[o + rows] = CpuOps.sumLanes(b0.add(b1)) + tail(base, x, x1);
+        out[o + 2 * rows] = CpuOps.sumLanes(c0.add(c1)) + tail(base, x, x2);
     }
 
     private void dot4(long base, float[] x, int x0, float[] out, int o) {
@@ -179,9 +179,9 @@ public final class Bf16Matrix extends MatrixWeights {
             d0 = e.fma(in(x, x3 + k), d0);
             d1 = d.fma(in(x, x3 + k + L), d1);
         }
-        out[o] = a0.add(a1).reduceLanes(VectorOperators.ADD) + tail(base, x, x0);
-        out[o + rows] = b0.add(b1).reduceLanes(VectorOperators.ADD) + tail(base, x, x1);
-        out[o + 2 * rows] = c0.add(c1).reduceLanes(VectorOperators.ADD) + tail(base, x, x2);
-        out[o + 3 * rows] = d0.add(d1).reduceLanes(VectorOperators.ADD) + tail(base, x, x3);
+        out[o] = CpuOps.sumLanes(a0.add(a1)) + tail(base, x, x0);
+        out[o + rows] = CpuOps.sumLanes(b0.add(b1)) + tail(base, x, x1);
+        out[o + 2 * rows] = CpuOps.sumLanes(c0.add(c1)) + tail(base, x, x2);
+        out[o + 3 * rows] = CpuOps.sumLanes(d0.add(d1)) + tail(base, x, x3);
     }
 }

@@ -212,7 +212,19 @@ public final class CpuEngine implements Engine {
 
     @Override
     public float[][] forward(List<StreamStep> steps) {
-        return forward(steps, null);
+        return forward(steps, null, null);
+    }
+
+    @Override
+    public float[][] forward(List<StreamStep> steps, int[] groupOfStep) {
+        if (groupOfStep != null && groupOfStep.length != steps.size()) {
+            throw new IllegalArgumentException(groupOfStep.length + " groups for " + steps.size() + " steps");
+        }
+        return forward(steps, groupOfStep, null);
+    }
+
+    float[][] forward(List<StreamStep> steps, ActivationProbe probe) {
+        return forward(steps, null, probe);
     }
 
     /** Observes intermediate activations (tests compare them with the reference's). */
@@ -224,10 +236,10 @@ public final class CpuEngine implements Engine {
         void finalNorm(float[] x, int rows);
     }
 
-    float[][] forward(List<StreamStep> steps, ActivationProbe probe) {
-        Batch b = Batch.of(this, steps);    // checks every stream before any cache is written
+    private float[][] forward(List<StreamStep> steps, int[] groupOfStep, ActivationProbe probe) {
+        Batch b = Batch.of(this, steps, groupOfStep);    // checks every stream before any cache is written
         // A probe sees one pass: tests compare its activations with the reference's for the whole prompt.
-        if (b.rows() > maxRows && probe == null) return forwardInChunks(steps);
+        if (b.rows() > maxRows && probe == null) return forwardInChunks(steps, groupOfStep);
         return forwardPass(steps, b, probe);
     }
 
@@ -236,7 +248,7 @@ public final class CpuEngine implements Engine {
      * tokens in order: what a pass appends to the caches, the next one attends to, so the logits are those of one
      * pass, while the activations held are a chunk's. Streams share a pass while it has room.
      */
-    private float[][] forwardInChunks(List<StreamStep> steps) {
+    private float[][] forwardInChunks(List<StreamStep> steps, int[] groupOfStep) {
         int s = steps.size();
         int[] done = new int[s];
         float[][] out = new float[s][];
@@ -271,7 +283,12 @@ public final class CpuEngine implements Engine {
             if (Thread.currentThread().isInterrupted()) {
                 throw new CancellationException("the thread was interrupted between prefill chunks");
             }
-            float[][] part = forwardPass(chunk, Batch.of(this, chunk), null);
+            int[] chunkGroups = null;
+            if (groupOfStep != null) {
+                chunkGroups = new int[chunk.size()];
+                for (int j = 0; j < chunkGroups.length; j++) chunkGroups[j] = groupOfStep[streamOf[j]];
+            }
+            float[][] part = forwardPass(chunk, Batch.of(this, chunk, chunkGroups), null);
             for (int j = 0; j < chunk.size(); j++) {
                 int i = streamOf[j];
                 if (part[j] == null) continue;
@@ -321,10 +338,10 @@ public final class CpuEngine implements Engine {
             }
             if (compact) {
                 queryRows = b.wanted;
-                MatrixWeights.matmul(attnIn, n, new MatrixWeights[]{L.k, L.v}, new float[][]{k, v});
-                L.q.matmul(Batch.gather(attnIn, d, queryRows), queryRows.length, q);
+                b.rowKernels.matmul(attnIn, new MatrixWeights[]{L.k, L.v}, new float[][]{k, v});
+                b.wantedKernels.matmul(Batch.gather(attnIn, d, queryRows), L.q, q);
             } else {
-                MatrixWeights.matmul(attnIn, n, L.qkv(), new float[][]{q, k, v});
+                b.rowKernels.matmul(attnIn, L.qkv(), new float[][]{q, k, v});
             }
             int m = queryRows.length;
             if (L.qNormW != null) {
@@ -338,11 +355,13 @@ public final class CpuEngine implements Engine {
                 b.caches[b.streamOf[r]].put(li, b.posOf[r], k, r * kvDim, v, r * kvDim);
             }
             attention(li, q, att, queryRows, b);
+            RowKernels kernels = b.rowKernels;
             if (compact) {
                 x = Batch.gather(x, d, queryRows);
                 n = m;
+                kernels = b.wantedKernels;
             }
-            L.o.matmul(att, n, proj);
+            kernels.matmul(att, L.o, proj);
             if (c.swinNorm()) CpuOps.rmsNorm(proj, L.inputNorm, eps, n, d, proj);
             CpuOps.add(x, proj, n * d);                                   // h = x + attn
 
@@ -352,9 +371,9 @@ public final class CpuEngine implements Engine {
                 CpuOps.rmsNorm(x, L.postNorm, eps, n, d, xn);
                 mlpIn = xn;
             }
-            MatrixWeights.matmul(mlpIn, n, new MatrixWeights[]{L.gate, L.up}, new float[][]{gate, up});
+            kernels.matmul(mlpIn, new MatrixWeights[]{L.gate, L.up}, new float[][]{gate, up});
             CpuOps.swiglu(gate, up, n * ff);
-            L.down.matmul(gate, n, proj);
+            kernels.matmul(gate, L.down, proj);
             if (c.swinNorm()) CpuOps.rmsNorm(proj, L.postNorm, eps, n, d, proj);
             CpuOps.add(x, proj, n * d);                                   // y = h + mlp
             if (probe != null) probe.layerOutput(li, x, n);
@@ -379,7 +398,7 @@ public final class CpuEngine implements Engine {
         CpuOps.rmsNorm(rows, finalNorm, (float) c.rmsNormEps(), wanted, d, rows);
         if (probe != null) probe.finalNorm(rows, wanted);
         float[] all = new float[wanted * vocab];
-        lmHead.matmul(rows, wanted, all);
+        b.wantedKernels.matmul(rows, lmHead, all);
         int w = 0;
         for (int i = 0; i < out.length; i++) {
             int count = b.logitRows[i];

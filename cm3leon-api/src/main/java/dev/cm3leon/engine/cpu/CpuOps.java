@@ -15,6 +15,18 @@ public final class CpuOps {
     }
 
     /** Σ a[aOff+i]·b[bOff+i] for i < n. */
+    /**
+     * The sum of {@code v}'s lanes, first to last. The Vector API's {@code reduceLanes(ADD)} sums floats in one order
+     * when interpreted and in another once compiled, so the same inputs gave different bits before and after warm-up;
+     * a fixed order keeps a request's numbers the same whenever and beside whatever it runs.
+     */
+    static float sumLanes(FloatVector v) {
+        float[] lanes = v.toArray();
+        float s = 0f;
+        for (float lane : lanes) s += lane;
+        return s;
+    }
+
     public static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
         int i = 0;
         float s = 0f;
@@ -23,7 +35,7 @@ public final class CpuOps {
             for (int upper = F.loopBound(n); i < upper; i += F.length()) {
                 acc = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), acc);
             }
-            s = acc.reduceLanes(VectorOperators.ADD);
+            s = sumLanes(acc);
         }
         for (; i < n; i++) s += a[aOff + i] * b[bOff + i];
         return s;
@@ -171,7 +183,7 @@ public final class CpuOps {
         if (n >= F.length()) {
             FloatVector acc = FloatVector.zero(F);
             for (int upper = F.loopBound(n); i < upper; i += F.length()) acc = acc.add(FloatVector.fromArray(F, x, off + i));
-            s = acc.reduceLanes(VectorOperators.ADD);
+            s = sumLanes(acc);
         }
         for (; i < n; i++) s += x[off + i];
         return s;

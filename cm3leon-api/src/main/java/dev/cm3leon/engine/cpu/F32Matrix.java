@@ -63,7 +63,7 @@ public final class F32Matrix extends MatrixWeights {
             a1 = load(base + k + L).fma(FloatVector.fromArray(F, x, x0 + k + L), a1);
         }
         for (int upper = F.loopBound(cols); k < upper; k += L) a0 = load(base + k).fma(FloatVector.fromArray(F, x, x0 + k), a0);
-        float s = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        float s = CpuOps.sumLanes(a0.add(a1));
         for (; k < cols; k++) s += get(base + k) * x[x0 + k];
         return s;
     }
@@ -77,7 +77,7 @@ public final class F32Matrix extends MatrixWeights {
             a0 = w.fma(FloatVector.fromArray(F, x, x0 + k), a0);
             a1 = w.fma(FloatVector.fromArray(F, x, x1 + k), a1);
         }
-        float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
+        float s0 = CpuOps.sumLanes(a0), s1 = CpuOps.sumLanes(a1);
         for (; k < cols; k++) {
             float w = get(base + k);
             s0 += w * x[x0 + k];
@@ -97,8 +97,8 @@ public final class F32Matrix extends MatrixWeights {
             a2 = w.fma(FloatVector.fromArray(F, x, x2 + k), a2);
             a3 = w.fma(FloatVector.fromArray(F, x, x3 + k), a3);
         }
-        float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
-        float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
+        float s0 = CpuOps.sumLanes(a0), s1 = CpuOps.sumLanes(a1);
+        float s2 = CpuOps.sumLanes(a2), s3 = CpuOps.sumLanes(a3);
         for (; k < cols; k++) {
             float w = get(base + k);
             s0 += w * x[x0 + k];

@@ -145,13 +145,31 @@ public abstract sealed class MatrixWeights permits F32Matrix, Bf16Matrix, F16Mat
      * memory-bound; many inputs (prefill) go through {@link BlockedMatmul}, which is compute-bound.
      */
     public void matmul(float[] x, int n, float[] out) {
+        if (n >= BLOCKED_MIN_ROWS) blockedProduct(x, n, out);
+        else streamedProduct(x, n, out);
+    }
+
+    /** {@link #matmul} through the blocked (prefill) kernel whatever {@code n} is. */
+    void blockedProduct(float[] x, int n, float[] out) {
         checkSizes(x, n, out);
-        if (n >= BLOCKED_MIN_ROWS) {
-            BlockedMatmul.multiply(this, x, n, out);
-        } else {
-            float[] xp = inputFor(x, n);
-            Parallel.forRange(rows, grain(cols, n), (r0, r1) -> productRows(r0, r1, xp, n, out));
-        }
+        BlockedMatmul.multiply(this, x, n, out);
+    }
+
+    /** {@link #matmul} through the streamed (decode) kernel whatever {@code n} is: each weight row read once for all inputs. */
+    void streamedProduct(float[] x, int n, float[] out) {
+        streamedProduct(x, n, out, null);
+    }
+
+    /**
+     * As {@link #streamedProduct(float[], int, float[])} with the inputs cut into groups ending at {@code groupEnds}
+     * (ascending, the last being {@code n}; null for one group): the Java kernels take each group's inputs
+     * {@link #MAX_DOTS} at a time from its own start, so an input's sum depends only on its group, not on the inputs of
+     * the other groups. The native kernels sum each input alone whatever shares the pass, and need no groups.
+     */
+    void streamedProduct(float[] x, int n, float[] out, int[] groupEnds) {
+        checkSizes(x, n, out);
+        float[] xp = inputFor(x, n);
+        Parallel.forRange(rows, grain(cols, n), (r0, r1) -> productRows(r0, r1, xp, n, out, groupEnds));
     }
 
     /**
@@ -159,8 +177,22 @@ public abstract sealed class MatrixWeights permits F32Matrix, Bf16Matrix, F16Mat
      * the weights (q, k and v, or gate and up, of one decode step): fewer hand-offs between threads per step.
      */
     public static void matmul(float[] x, int n, MatrixWeights[] ws, float[][] outs) {
-        if (n >= BLOCKED_MIN_ROWS || ws.length == 1) {
-            for (int i = 0; i < ws.length; i++) ws[i].matmul(x, n, outs[i]);
+        if (n >= BLOCKED_MIN_ROWS) {
+            for (int i = 0; i < ws.length; i++) ws[i].blockedProduct(x, n, outs[i]);
+        } else {
+            streamedProducts(x, n, ws, outs);
+        }
+    }
+
+    /** {@link #matmul(float[], int, MatrixWeights[], float[][])} through the streamed kernel whatever {@code n} is. */
+    static void streamedProducts(float[] x, int n, MatrixWeights[] ws, float[][] outs) {
+        streamedProducts(x, n, ws, outs, null);
+    }
+
+    /** {@link #streamedProducts(float[], int, MatrixWeights[], float[][])} with groups as in {@link #streamedProduct(float[], int, float[], int[])}. */
+    static void streamedProducts(float[] x, int n, MatrixWeights[] ws, float[][] outs, int[] groupEnds) {
+        if (ws.length == 1) {
+            ws[0].streamedProduct(x, n, outs[0], groupEnds);
             return;
         }
         int total = 0;
@@ -177,7 +209,7 @@ public abstract sealed class MatrixWeights permits F32Matrix, Bf16Matrix, F16Mat
             int start = 0;
             for (int i = 0; i < ws.length && start < to; start += ws[i].rows, i++) {
                 int a = Math.max(from, start) - start, b = Math.min(to, start + ws[i].rows) - start;
-                if (a < b) ws[i].productRows(a, b, inputs[i], n, outs[i]);
+                if (a < b) ws[i].productRows(a, b, inputs[i], n, outs[i], groupEnds);
             }
         });
     }
@@ -199,9 +231,22 @@ public abstract sealed class MatrixWeights permits F32Matrix, Bf16Matrix, F16Mat
     }
 
     /** Rows {@code [r0, r1)} of a decode product, natively where the kernels are loaded. */
-    private void productRows(int r0, int r1, float[] x, int n, float[] out) {
+    private void productRows(int r0, int r1, float[] x, int n, float[] out, int[] groupEnds) {
         if (nativeProduct != null) nativeProduct.rows(data, rowBytes, cols, rows, r0, r1, x, n, out);
-        else rowRange(r0, r1, x, n, out);
+        else if (groupEnds == null || groupEnds.length == 1) rowRange(r0, r1, x, n, out);
+        else groupedRowRange(r0, r1, x, out, groupEnds);
+    }
+
+    /** {@link #rowRange} with each group's inputs taken {@link #MAX_DOTS} at a time from the group's start. */
+    private void groupedRowRange(int r0, int r1, float[] x, float[] out, int[] groupEnds) {
+        float[] scratch = new float[Math.min(cols, CHUNK)];
+        for (int r = r0; r < r1; r++) {
+            int g0 = 0;
+            for (int g1 : groupEnds) {
+                for (int t = g0; t < g1; t += MAX_DOTS) dots(r, x, t, Math.min(MAX_DOTS, g1 - t), out, scratch);
+                g0 = g1;
+            }
+        }
     }
 
     /**

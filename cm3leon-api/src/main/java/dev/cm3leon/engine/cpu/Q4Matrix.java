@@ -160,7 +160,7 @@ public final class Q4Matrix extends MatrixWeights {
             a0 = s0.fma(d, a0);
             a1 = s1.fma(d, a1);
         }
-        return a0.add(a1).reduceLanes(VectorOperators.ADD);
+        return CpuOps.sumLanes(a0.add(a1));
     }
 
     /** Two inputs (2-stream guidance): written out, so no lanes are spent on inputs that are not there. */
@@ -183,8 +183,8 @@ public final class Q4Matrix extends MatrixWeights {
             a0 = s0.fma(d, a0);
             a1 = s1.fma(d, a1);
         }
-        out[o] = a0.reduceLanes(VectorOperators.ADD);
-        out[o + rows] = a1.reduceLanes(VectorOperators.ADD);
+        out[o] = CpuOps.sumLanes(a0);
+        out[o + rows] = CpuOps.sumLanes(a1);
     }
 
     /** Three inputs (3-stream guidance). */
@@ -210,9 +210,9 @@ public final class Q4Matrix extends MatrixWeights {
             a1 = s1.fma(d, a1);
             a2 = s2.fma(d, a2);
         }
-        out[o] = a0.reduceLanes(VectorOperators.ADD);
-        out[o + rows] = a1.reduceLanes(VectorOperators.ADD);
-        out[o + 2 * rows] = a2.reduceLanes(VectorOperators.ADD);
+        out[o] = CpuOps.sumLanes(a0);
+        out[o + rows] = CpuOps.sumLanes(a1);
+        out[o + 2 * rows] = CpuOps.sumLanes(a2);
     }
 
     /** Four inputs per pass. */
@@ -243,10 +243,10 @@ public final class Q4Matrix extends MatrixWeights {
             a2 = s2.fma(d, a2);
             a3 = s3.fma(d, a3);
         }
-        out[o] = a0.reduceLanes(VectorOperators.ADD);
-        if (m > 1) out[o + rows] = a1.reduceLanes(VectorOperators.ADD);
-        if (m > 2) out[o + 2 * rows] = a2.reduceLanes(VectorOperators.ADD);
-        if (m > 3) out[o + 3 * rows] = a3.reduceLanes(VectorOperators.ADD);
+        out[o] = CpuOps.sumLanes(a0);
+        if (m > 1) out[o + rows] = CpuOps.sumLanes(a1);
+        if (m > 2) out[o + 2 * rows] = CpuOps.sumLanes(a2);
+        if (m > 3) out[o + 3 * rows] = CpuOps.sumLanes(a3);
     }
 
     /**
@@ -309,7 +309,7 @@ public final class Q4Matrix extends MatrixWeights {
             }
             a = s0.add(s1).fma(pairScales(p), a);
         }
-        return a.reduceLanes(VectorOperators.ADD);
+        return CpuOps.sumLanes(a);
     }
 
     private void pairDot2(long p, float[] x, int x0, int x1, float[] out, int o) {
@@ -327,8 +327,8 @@ public final class Q4Matrix extends MatrixWeights {
             a0 = s0.fma(d, a0);
             a1 = s1.fma(d, a1);
         }
-        out[o] = a0.reduceLanes(VectorOperators.ADD);
-        out[o + rows] = a1.reduceLanes(VectorOperators.ADD);
+        out[o] = CpuOps.sumLanes(a0);
+        out[o + rows] = CpuOps.sumLanes(a1);
     }
 
     private void pairDot3(long p, float[] x, int x0, int x1, int x2, float[] out, int o) {
@@ -348,9 +348,9 @@ public final class Q4Matrix extends MatrixWeights {
             a1 = s1.fma(d, a1);
             a2 = s2.fma(d, a2);
         }
-        out[o] = a0.reduceLanes(VectorOperators.ADD);
-        out[o + rows] = a1.reduceLanes(VectorOperators.ADD);
-        out[o + 2 * rows] = a2.reduceLanes(VectorOperators.ADD);
+        out[o] = CpuOps.sumLanes(a0);
+        out[o + rows] = CpuOps.sumLanes(a1);
+        out[o + 2 * rows] = CpuOps.sumLanes(a2);
     }
 
     private void pairDot4(long p, float[] x, int x0, int x1, int x2, int x3, float[] out, int o) {
@@ -372,9 +372,9 @@ public final class Q4Matrix extends MatrixWeights {
             a2 = s2.fma(d, a2);
             a3 = s3.fma(d, a3);
         }
-        out[o] = a0.reduceLanes(VectorOperators.ADD);
-        out[o + rows] = a1.reduceLanes(VectorOperators.ADD);
-        out[o + 2 * rows] = a2.reduceLanes(VectorOperators.ADD);
-        out[o + 3 * rows] = a3.reduceLanes(VectorOperators.ADD);
+        out[o] = CpuOps.sumLanes(a0);
+        out[o + rows] = CpuOps.sumLanes(a1);
+        out[o + 2 * rows] = CpuOps.sumLanes(a2);
+        out[o + 3 * rows] = CpuOps.sumLanes(a3);
     }
 }

@@ -131,7 +131,7 @@ public final class Q8Matrix extends MatrixWeights {
             a0 = s0.fma(d, a0);
             a1 = s1.fma(d, a1);
         }
-        return a0.add(a1).reduceLanes(VectorOperators.ADD);
+        return CpuOps.sumLanes(a0.add(a1));
     }
 
     private float laneDot1(long p, float[] x, int x0) {
@@ -146,7 +146,7 @@ public final class Q8Matrix extends MatrixWeights {
             a0 = s0.fma(d, a0);
             a1 = s1.fma(d, a1);
         }
-        return a0.add(a1).reduceLanes(VectorOperators.ADD);
+        return CpuOps.sumLanes(a0.add(a1));
     }
 
     /** Two inputs (2-stream guidance): written out, so no lanes are spent on inputs that are not there. */
@@ -167,8 +167,8 @@ public final class Q8Matrix extends MatrixWeights {
             b0 = t0.fma(d, b0);
             b1 = t1.fma(d, b1);
         }
-        out[o] = a0.add(a1).reduceLanes(VectorOperators.ADD);
-        out[o + rows] = b0.add(b1).reduceLanes(VectorOperators.ADD);
+        out[o] = CpuOps.sumLanes(a0.add(a1));
+        out[o + rows] = CpuOps.sumLanes(b0.add(b1));
     }
 
     /** Three inputs (3-stream guidance). */
@@ -193,9 +193,9 @@ public final class Q8Matrix extends MatrixWeights {
             a1 = s1.fma(d, a1);
             a2 = s2.fma(d, a2);
         }
-        out[o] = a0.reduceLanes(VectorOperators.ADD);
-        out[o + rows] = a1.reduceLanes(VectorOperators.ADD);
-        out[o + 2 * rows] = a2.reduceLanes(VectorOperators.ADD);
+        out[o] = CpuOps.sumLanes(a0);
+        out[o + rows] = CpuOps.sumLanes(a1);
+        out[o + 2 * rows] = CpuOps.sumLanes(a2);
     }
 
     private void laneDot4(long p, float[] x, int x0, int x1, int x2, int x3, float[] out, int o, int m) {
@@ -217,10 +217,10 @@ public final class Q8Matrix extends MatrixWeights {
             a2 = s2.fma(d, a2);
             a3 = s3.fma(d, a3);
         }
-        out[o] = a0.reduceLanes(VectorOperators.ADD);
-        if (m > 1) out[o + rows] = a1.reduceLanes(VectorOperators.ADD);
-        if (m > 2) out[o + 2 * rows] = a2.reduceLanes(VectorOperators.ADD);
-        if (m > 3) out[o + 3 * rows] = a3.reduceLanes(VectorOperators.ADD);
+        out[o] = CpuOps.sumLanes(a0);
+        if (m > 1) out[o + rows] = CpuOps.sumLanes(a1);
+        if (m > 2) out[o + 2 * rows] = CpuOps.sumLanes(a2);
+        if (m > 3) out[o + 3 * rows] = CpuOps.sumLanes(a3);
     }
 
     /** Two inputs on wide vectors (AVX-512): no lanes spent on inputs that are not there. */
@@ -241,8 +241,8 @@ public final class Q8Matrix extends MatrixWeights {
             a0 = s0.fma(d, a0);
             a1 = s1.fma(d, a1);
         }
-        out[o] = a0.reduceLanes(VectorOperators.ADD);
-        out[o + rows] = a1.reduceLanes(VectorOperators.ADD);
+        out[o] = CpuOps.sumLanes(a0);
+        out[o + rows] = CpuOps.sumLanes(a1);
     }
 
     /** Three inputs on wide vectors. */
@@ -265,9 +265,9 @@ public final class Q8Matrix extends MatrixWeights {
             a1 = s1.fma(d, a1);
             a2 = s2.fma(d, a2);
         }
-        out[o] = a0.reduceLanes(VectorOperators.ADD);
-        out[o + rows] = a1.reduceLanes(VectorOperators.ADD);
-        out[o + 2 * rows] = a2.reduceLanes(VectorOperators.ADD);
+        out[o] = CpuOps.sumLanes(a0);
+        out[o + rows] = CpuOps.sumLanes(a1);
+        out[o + 2 * rows] = CpuOps.sumLanes(a2);
     }
 
     /** Up to four inputs per pass; missing ones repeat the last (their sums are not stored). */
@@ -292,9 +292,9 @@ public final class Q8Matrix extends MatrixWeights {
             a2 = s2.fma(d, a2);
             a3 = s3.fma(d, a3);
         }
-        out[o] = a0.reduceLanes(VectorOperators.ADD);
-        if (m > 1) out[o + rows] = a1.reduceLanes(VectorOperators.ADD);
-        if (m > 2) out[o + 2 * rows] = a2.reduceLanes(VectorOperators.ADD);
-        if (m > 3) out[o + 3 * rows] = a3.reduceLanes(VectorOperators.ADD);
+        out[o] = CpuOps.sumLanes(a0);
+        if (m > 1) out[o + rows] = CpuOps.sumLanes(a1);
+        if (m > 2) out[o + 2 * rows] = CpuOps.sumLanes(a2);
+        if (m > 3) out[o + 3 * rows] = CpuOps.sumLanes(a3);
     }
 }
