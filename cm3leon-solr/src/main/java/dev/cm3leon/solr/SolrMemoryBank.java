@@ -99,6 +99,30 @@ public final class SolrMemoryBank implements MemoryBank {
         }
     }
 
+    /**
+     * The bank at the address, created with {@code shards} × {@code replicas} for embeddings of {@code dimension} when
+     * the collection does not exist; an existing one of another dimension is refused. Closing it closes its client.
+     */
+    public static SolrMemoryBank openOrCreate(SolrBankAddress address, int dimension, int shards, int replicas, SearchOptions options) {
+        SolrClient client = client(address);
+        try {
+            List<String> existing = CollectionAdminRequest.listCollections(client);
+            int d = existing.contains(address.collection()) ? readDimension(client, address.collection())
+                    : create(client, address.collection(), dimension, shards, replicas, options).dimension();
+            if (d != dimension) {
+                throw new MemoryBankException("Solr collection '" + address.collection() + "' holds " + d
+                        + "-dimensional embeddings, not " + dimension);
+            }
+            return new SolrMemoryBank(client, true, address.collection(), d, options);
+        } catch (SolrServerException | IOException e) {
+            closeQuietly(client);
+            throw new MemoryBankException("cannot reach Solr at " + address.nodeUrls() + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            closeQuietly(client);
+            throw e;
+        }
+    }
+
     /** An existing collection made by {@link #create} (or with the same schema); the client stays the caller's. */
     public static SolrMemoryBank open(SolrClient client, String collection, SearchOptions options) {
         return new SolrMemoryBank(client, false, collection, readDimension(client, collection), options);
