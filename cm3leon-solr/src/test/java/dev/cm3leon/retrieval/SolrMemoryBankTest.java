@@ -30,18 +30,23 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  */
 class SolrMemoryBankTest extends MemoryBankContract {
     static MiniSolrCloudCluster cluster;
+    static Path baseDir;
     static SolrClient client;
     static final AtomicInteger collections = new AtomicInteger();
 
     @BeforeAll
     static void startCluster() throws Exception {
-        cluster = new MiniSolrCloudCluster.Builder(2, Files.createTempDirectory("cm3leon-solr")).build();
+        baseDir = Files.createTempDirectory("cm3leon-solr");
+        cluster = new MiniSolrCloudCluster.Builder(2, baseDir).build();
         client = cluster.getSolrClient();
     }
 
     @AfterAll
     static void stopCluster() throws Exception {
         cluster.shutdown();
+        try (var files = Files.walk(baseDir)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
     }
 
     @Override

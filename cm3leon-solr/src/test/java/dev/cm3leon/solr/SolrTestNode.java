@@ -16,7 +16,8 @@ public final class SolrTestNode {
     }
 
     public static void main(String[] args) throws Exception {
-        MiniSolrCloudCluster cluster = new MiniSolrCloudCluster.Builder(1, Files.createTempDirectory("cm3leon-solr-node")).build();
+        Path base = Files.createTempDirectory("cm3leon-solr-node");
+        MiniSolrCloudCluster cluster = new MiniSolrCloudCluster.Builder(1, base).build();
         JettySolrRunner node = cluster.getJettySolrRunners().getFirst();
         System.out.println("ready " + SolrBankAddress.SCHEME + node.getBaseUrl().getHost() + ":" + node.getBaseUrl().getPort());
         System.out.flush();
@@ -24,6 +25,9 @@ public final class SolrTestNode {
             // serve until the parent closes our input (or exits)
         }
         cluster.shutdown();
+        try (var files = Files.walk(base)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
         System.exit(0);
     }
 }
