@@ -8,6 +8,7 @@ import dev.cm3leon.retrieval.Document;
 import dev.cm3leon.retrieval.DocumentImage;
 import dev.cm3leon.retrieval.Embedder;
 import dev.cm3leon.retrieval.LuceneMemoryBank;
+import dev.cm3leon.retrieval.MemoryBank;
 import dev.cm3leon.retrieval.MemoryEntry;
 import dev.cm3leon.retrieval.Retriever;
 import dev.cm3leon.retrieval.ScoredDocument;
@@ -33,7 +34,7 @@ import java.util.stream.Stream;
 
 /** {@code cm3leon memory add|search|stats}: build and query a retrieval memory bank of image–caption pairs. */
 @Command(name = "memory", mixinStandardHelpOptions = true,
-        description = "Build and query a retrieval memory bank (Lucene HNSW over CLIP embeddings).",
+        description = "Build and query a retrieval memory bank of CLIP embeddings (a Lucene HNSW folder, or a SolrCloud collection).",
         subcommands = {MemoryCommand.Add.class, MemoryCommand.Search.class, MemoryCommand.Stats.class})
 public final class MemoryCommand implements Runnable {
     @Spec CommandSpec spec;
@@ -51,11 +52,17 @@ public final class MemoryCommand implements Runnable {
     static final class Add implements Callable<Integer> {
         @Spec CommandSpec spec;
 
-        @Option(names = "--bank", required = true, paramLabel = "DIR", description = "Memory bank folder.")
-        Path bank;
+        @Option(names = "--bank", required = true, paramLabel = "DIR|solr://…", description = BankLocation.DESCRIPTION + ".")
+        String bank;
 
         @Option(names = "--clip", required = true, paramLabel = "DIR", description = "HF CLIP folder.")
         Path clip;
+
+        @Option(names = "--shards", defaultValue = "1", paramLabel = "N", description = "Shards of a new Solr collection (default: ${DEFAULT-VALUE}).")
+        int shards;
+
+        @Option(names = "--replicas", defaultValue = "1", paramLabel = "N", description = "Replicas per shard of a new Solr collection (default: ${DEFAULT-VALUE}).")
+        int replicas;
 
         @Option(names = "--captions", required = true, paramLabel = "FILE", description = "JSON Lines file of pairs.")
         Path captions;
@@ -73,8 +80,9 @@ public final class MemoryCommand implements Runnable {
         public Integer call() throws IOException {
             if (batch < 1) throw new CommandLine.ParameterException(spec.commandLine(), "--batch must be positive");
             Path base = images != null ? images : captions.toAbsolutePath().getParent();
-            try (ClipEmbedder embedder = ClipEmbedder.load(clip)) {
-                Ingested r = ingestFile(embedder, bank, captions, base, imageRefs, batch);
+            try (ClipEmbedder embedder = ClipEmbedder.load(clip);
+                 MemoryBank memory = new BankLocation(bank).openForAdding(embedder.dimension(), shards, replicas)) {
+                Ingested r = ingestFile(embedder, memory, captions, base, imageRefs, batch);
                 PrintWriter out = spec.commandLine().getOut();
                 out.printf("added %d documents to %s (%d in the bank)%n", r.added(), bank, r.total());
                 out.flush();
@@ -86,10 +94,10 @@ public final class MemoryCommand implements Runnable {
         }
 
         /**
-         * Embeds the pairs of a captions file in batches (each committed) into the bank, created if absent, with a
+         * Embeds the pairs of a captions file in batches (each committed) into the bank, with a
          * progress bar on stderr; lines that do not parse or whose image does not decode are skipped and listed there.
          */
-        static Ingested ingestFile(ClipEmbedder embedder, Path bank, Path captions, Path base, boolean imageRefs, int batch)
+        static Ingested ingestFile(ClipEmbedder embedder, MemoryBank memory, Path captions, Path base, boolean imageRefs, int batch)
                 throws IOException {
             List<String> lines;
             try (Stream<String> s = Files.lines(captions, StandardCharsets.UTF_8)) {
@@ -98,35 +106,33 @@ public final class MemoryCommand implements Runnable {
             List<String> skipped = new ArrayList<>();
             ObjectMapper json = new ObjectMapper();
             long added = 0;
-            try (LuceneMemoryBank memory = LuceneMemoryBank.open(bank, embedder.dimension())) {
-                ProgressBar progress = new ProgressBar(new java.io.PrintWriter(System.err, true), "embedding", "documents");
-                List<Pair> pending = new ArrayList<>();
-                for (int i = 0; i < lines.size(); i++) {
-                    String line = lines.get(i).strip();
-                    if (!line.isEmpty()) {
-                        try {
-                            pending.add(Pair.parse(json.readTree(line), i + 1, base, imageRefs));
-                        } catch (IOException | RuntimeException e) {
-                            String why = String.valueOf(e.getMessage()).lines().findFirst().orElse(e.toString());
-                            skipped.add("line " + (i + 1) + ": " + why);
-                        }
+            ProgressBar progress = new ProgressBar(new java.io.PrintWriter(System.err, true), "embedding", "documents");
+            List<Pair> pending = new ArrayList<>();
+            for (int i = 0; i < lines.size(); i++) {
+                String line = lines.get(i).strip();
+                if (!line.isEmpty()) {
+                    try {
+                        pending.add(Pair.parse(json.readTree(line), i + 1, base, imageRefs));
+                    } catch (IOException | RuntimeException e) {
+                        String why = String.valueOf(e.getMessage()).lines().findFirst().orElse(e.toString());
+                        skipped.add("line " + (i + 1) + ": " + why);
                     }
-                    if (pending.size() == batch || (i == lines.size() - 1 && !pending.isEmpty())) {
-                        added += ingest(embedder, memory, pending);
-                        pending.clear();
-                    }
-                    progress.update(i + 1, lines.size());
                 }
-                progress.finish(lines.size(), lines.size());
-                if (!skipped.isEmpty()) {
-                    System.err.printf("skipped %d:%n", skipped.size());
-                    skipped.forEach(s -> System.err.println("  " + s));
+                if (pending.size() == batch || (i == lines.size() - 1 && !pending.isEmpty())) {
+                    added += ingest(embedder, memory, pending);
+                    pending.clear();
                 }
-                return new Ingested(added, memory.size(), List.copyOf(skipped));
+                progress.update(i + 1, lines.size());
             }
+            progress.finish(lines.size(), lines.size());
+            if (!skipped.isEmpty()) {
+                System.err.printf("skipped %d:%n", skipped.size());
+                skipped.forEach(s -> System.err.println("  " + s));
+            }
+            return new Ingested(added, memory.size(), List.copyOf(skipped));
         }
 
-        private static long ingest(ClipEmbedder embedder, LuceneMemoryBank memory, List<Pair> pairs) {
+        private static long ingest(ClipEmbedder embedder, MemoryBank memory, List<Pair> pairs) {
             List<String> texts = pairs.stream().filter(p -> p.caption != null).map(p -> p.caption).toList();
             List<BufferedImage> pixels = pairs.stream().filter(p -> p.pixels != null).map(p -> p.pixels).toList();
             List<float[]> textEmb = embedder.embedTexts(texts), imageEmb = embedder.embedImages(pixels);
@@ -173,8 +179,8 @@ public final class MemoryCommand implements Runnable {
     static final class Search implements Callable<Integer> {
         @Spec CommandSpec spec;
 
-        @Option(names = "--bank", required = true, paramLabel = "DIR", description = "Memory bank folder.")
-        Path bank;
+        @Option(names = "--bank", required = true, paramLabel = "DIR|solr://…", description = BankLocation.DESCRIPTION + ".")
+        String bank;
 
         @Option(names = "--clip", required = true, paramLabel = "DIR", description = "HF CLIP folder (the one the bank was built with).")
         Path clip;
@@ -199,8 +205,8 @@ public final class MemoryCommand implements Runnable {
         @Option(names = "--seed", defaultValue = "0", description = "Seed of the query dropout (default: ${DEFAULT-VALUE}).")
         long seed;
 
-        @Option(names = "--ef-search", paramLabel = "N", description = "HNSW candidates per segment (default: "
-                + "the library's, sized for the worst case; real embeddings reach the same recall with a few hundred).")
+        @Option(names = "--ef-search", paramLabel = "N", description = "HNSW candidates per segment, or per shard of a Solr "
+                + "collection (default: the library's, sized for the worst case; real embeddings reach the same recall with a few hundred).")
         Integer efSearch;
 
         @Option(names = "--keep-near-copies", description = RetrievalMixin.KEEP_NEAR_COPIES + ".")
@@ -208,8 +214,7 @@ public final class MemoryCommand implements Runnable {
 
         @Override
         public Integer call() {
-            var options = efSearch == null ? LuceneMemoryBank.HnswOptions.DEFAULTS : LuceneMemoryBank.HnswOptions.DEFAULTS.withEfSearch(efSearch);
-            try (ClipEmbedder embedder = ClipEmbedder.load(clip); LuceneMemoryBank memory = LuceneMemoryBank.openReadOnly(bank, options)) {
+            try (ClipEmbedder embedder = ClipEmbedder.load(clip); MemoryBank memory = new BankLocation(bank).openForSearching(efSearch)) {
                 Retriever.Options filters = keepNearCopies ? Retriever.Options.DEFAULTS.keepingNearCopies() : Retriever.Options.DEFAULTS;
                 Retriever retriever = new Retriever(embedder, memory, filters.withQueryDropout(dropout, seed));
                 Document q = query.text != null ? Document.ofText("query", query.text)
@@ -235,11 +240,23 @@ public final class MemoryCommand implements Runnable {
     static final class Stats implements Callable<Integer> {
         @Spec CommandSpec spec;
 
-        @Option(names = "--bank", required = true, paramLabel = "DIR", description = "Memory bank folder.")
-        Path bank;
+        @Option(names = "--bank", required = true, paramLabel = "DIR|solr://…", description = BankLocation.DESCRIPTION + ".")
+        String bank;
 
         @Override
         public Integer call() throws IOException {
+            BankLocation location = new BankLocation(bank);
+            if (location.isSolr()) {
+                try (MemoryBank memory = location.openForSearching(null)) {
+                    PrintWriter out = spec.commandLine().getOut();
+                    out.printf("bank:           %s (SolrCloud)%n", bank);
+                    out.printf("dimension:      %d%n", memory.dimension());
+                    out.printf("documents:      %d%n", memory.size());
+                    out.flush();
+                }
+                return 0;
+            }
+            Path bank = location.folder();
             try (LuceneMemoryBank memory = LuceneMemoryBank.openReadOnly(bank); Stream<Path> files = Files.walk(bank)) {
                 long bytes = files.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
                 PrintWriter out = spec.commandLine().getOut();

@@ -7,6 +7,7 @@ import dev.cm3leon.Cm3LeonException;
 import dev.cm3leon.Request;
 import dev.cm3leon.retrieval.ClipEmbedder;
 import dev.cm3leon.retrieval.LuceneMemoryBank;
+import dev.cm3leon.retrieval.MemoryBank;
 import dev.cm3leon.retrieval.Retriever;
 import picocli.CommandLine.Option;
 
@@ -39,13 +40,13 @@ final class RetrievalMixin {
     @Option(names = "--retrieve", paramLabel = "K", description = "prepend K retrieved documents (CM3Leon's retrieval augmentation)")
     Integer k;
 
-    @Option(names = "--bank", paramLabel = "DIR", description = "memory bank folder (default: the model's memory-bank/)")
-    Path bank;
+    @Option(names = "--bank", paramLabel = "DIR|solr://…", description = BankLocation.DESCRIPTION + " (default: the model's memory-bank/)")
+    String bank;
 
     @Option(names = "--clip", paramLabel = "DIR", description = "CLIP folder for the queries (default: the model's clip/)")
     Path clip;
 
-    @Option(names = "--ef-search", paramLabel = "N", description = "HNSW candidates per segment (default: the library's, "
+    @Option(names = "--ef-search", paramLabel = "N", description = "HNSW candidates per segment, or per shard of a Solr collection (default: the library's, "
             + "sized for the worst case; real embeddings reach the same recall with a few hundred)")
     Integer efSearch;
 
@@ -56,12 +57,12 @@ final class RetrievalMixin {
 
     /** Opened resources of one command run. */
     static final class Opened implements AutoCloseable {
-        private final LuceneMemoryBank bank;
+        private final MemoryBank bank;
         private final ClipEmbedder ownClip;
         private final Retriever retriever;
         private final int k;
 
-        Opened(LuceneMemoryBank bank, ClipEmbedder ownClip, Retriever retriever, int k) {
+        Opened(MemoryBank bank, ClipEmbedder ownClip, Retriever retriever, int k) {
             this.bank = bank;
             this.ownClip = ownClip;
             this.retriever = retriever;
@@ -88,7 +89,10 @@ final class RetrievalMixin {
         Path stale = bankDir.resolveSibling(bankDir.getFileName() + ".stale-" + ProcessHandle.current().pid());
         log.info("building the memory bank {} from {} (once)", bankDir, documents);
         try {
-            MemoryCommand.Add.Ingested r = MemoryCommand.Add.ingestFile(embedder, partial, documents, documents.getParent(), false, 256);
+            MemoryCommand.Add.Ingested r;
+            try (LuceneMemoryBank memory = LuceneMemoryBank.open(partial, embedder.dimension())) {
+                r = MemoryCommand.Add.ingestFile(embedder, memory, documents, documents.getParent(), false, 256);
+            }
             if (r.added() == 0) throw new Cm3LeonException(documents + ": no document could be added");
             if (Files.isDirectory(bankDir)) Files.move(bankDir, stale, StandardCopyOption.ATOMIC_MOVE);   // a stale bank
             Files.move(partial, bankDir, StandardCopyOption.ATOMIC_MOVE);
@@ -167,20 +171,20 @@ final class RetrievalMixin {
         // read first: a malformed file stops the command before a bank is built
         boolean keep = keepNearCopies != null ? keepNearCopies
                 : bank == null && shippedKeepsNearCopies(model.folder().resolve(SHIPPED_RETRIEVAL));
-        Path bankDir = bank != null ? bank : model.folder().resolve(DEFAULT_BANK);
+        BankLocation location = new BankLocation(bank != null ? bank : model.folder().resolve(DEFAULT_BANK).toString());
         Path documents = model.folder().resolve(SHIPPED_DOCUMENTS);
         Path clipFolder = clip != null ? clip : model.folder().resolve(Cm3Leon.CLIP_FOLDER);
+        Path bankDir = location.isSolr() ? null : location.folder();
         boolean build = bank == null && Files.isRegularFile(documents)
                 && (!Files.isDirectory(bankDir) || builtBefore(bankDir, documents, clipFolder));
-        if (!Files.isDirectory(bankDir) && !build) {
+        if (bankDir != null && !Files.isDirectory(bankDir) && !build) {
             throw new Cm3LeonException("no memory bank at " + bankDir + " (build one with `cm3leon memory add`, or pass --bank)");
         }
         ClipEmbedder own = clip == null ? null : ClipEmbedder.load(clip);
         ClipEmbedder embedder = own != null ? own : model.clip().orElseThrow(() -> new Cm3LeonException(
                 "--retrieve needs a CLIP model: the checkpoint has no clip/ folder; pass --clip DIR"));
         if (build) buildShippedBank(embedder, documents, bankDir);
-        var options = efSearch == null ? LuceneMemoryBank.HnswOptions.DEFAULTS : LuceneMemoryBank.HnswOptions.DEFAULTS.withEfSearch(efSearch);
-        LuceneMemoryBank memory = LuceneMemoryBank.openReadOnly(bankDir, options);
+        MemoryBank memory = location.openForSearching(efSearch);
         Retriever.Options retrieval = keep ? Retriever.Options.DEFAULTS.keepingNearCopies() : Retriever.Options.DEFAULTS;
         return new Opened(memory, own, new Retriever(embedder, memory, retrieval), k);
     }
