@@ -107,11 +107,6 @@ public final class SequenceFormat {
         codec();
     }
 
-    /** Tokens from the end of an image's header to its end-of-image, at the default grid. */
-    int tokensPerImage() {
-        return imageLayout().bodyLength(imageLayout().defaultGrid()) + 1;
-    }
-
     /**
      * The checkpoint's image layout: the templates' {@code image_layout} with its token names resolved, the default
      * grid from its {@code image_size} or the VQ-GAN's own grid.

@@ -280,37 +280,27 @@ public final class SpeculativeJacobiLoop {
             }
         }
         if (!(z > 0)) return draw(p, random);
-        double u = random.nextDouble() * z, c = 0;
-        int last = -1;
-        for (int i = 0; i < r.length; i++) {
-            if (r[i] <= 0) continue;
-            last = i;
-            c += r[i];
-            if (u < c) return i;
-        }
-        return last;
+        return drawFrom(r.length, i -> r[i], z, random);
     }
 
+    /** A draw from the distribution {@code p} (summing to 1). */
     static int draw(double[] p, SplittableRandom random) {
-        double u = random.nextDouble(), c = 0;
-        int last = -1;
-        for (int i = 0; i < p.length; i++) {
-            if (p[i] <= 0) continue;
-            last = i;
-            c += p[i];
-            if (u < c) return i;
-        }
-        if (last < 0) throw new IllegalStateException("every token was filtered out: nothing to draw");
-        return last;       // rounding left u beyond the cumulative sum
+        return drawFrom(p.length, i -> p[i], 1.0, random);
     }
 
     static int draw(float[] q, SplittableRandom random) {
-        double u = random.nextDouble(), c = 0;
+        return drawFrom(q.length, i -> q[i], 1.0, random);
+    }
+
+    /** Walks the weights until their running sum passes {@code u · total}; the last positive one on rounding. */
+    private static int drawFrom(int n, java.util.function.IntToDoubleFunction weight, double total, SplittableRandom random) {
+        double u = random.nextDouble() * total, c = 0;
         int last = -1;
-        for (int i = 0; i < q.length; i++) {
-            if (q[i] <= 0) continue;
+        for (int i = 0; i < n; i++) {
+            double w = weight.applyAsDouble(i);
+            if (w <= 0) continue;
             last = i;
-            c += q[i];
+            c += w;
             if (u < c) return i;
         }
         if (last < 0) throw new IllegalStateException("every token was filtered out: nothing to draw");

@@ -132,24 +132,27 @@ public final class ImagePreprocessor {
         double scale = Math.max((double) width / imageWidth, (double) height / imageHeight);
         int edge = (int) Math.max(1, Math.ceil(scale * shortSide - 1e-9));
         // The resize truncates (HF) or rounds (Meta) the long side: grow the edge until both sides cover the crop.
-        while (covered(edge, imageWidth, imageHeight, width, height) == false) edge++;
+        while (!covered(edge, imageWidth, imageHeight, width, height)) edge++;
         return new ImagePreprocessor(style, edge, width, height, true, true, rescale, normalize, rescaleFactor, mean, std,
                 filter, maxPixels);
     }
 
     private boolean covered(int edge, int w, int h, int cropW, int cropH) {
+        long[] size = resizedSize(edge, w, h);
+        return size[0] >= cropW && size[1] >= cropH;
+    }
+
+    /** Width and height of a {@code w × h} image whose shortest side is resized to {@code edge}, by this style. */
+    private long[] resizedSize(int edge, int w, int h) {
         int shortSide = Math.min(w, h), longSide = Math.max(w, h);
-        long newW, newH;
         if (style == Style.HF) {
+            // HF: int(S · long / short), the short side exactly S.
             long newLong = (long) ((double) ((long) edge * longSide) / shortSide);
-            newW = w <= h ? edge : newLong;
-            newH = w <= h ? newLong : edge;
-        } else {
-            double scale = (double) edge / shortSide;
-            newW = (long) Math.rint(scale * w);
-            newH = (long) Math.rint(scale * h);
+            return w <= h ? new long[]{edge, newLong} : new long[]{newLong, edge};
         }
-        return newW >= cropW && newH >= cropH;
+        // Meta: both sides round(S / short · side), Python's round (half to even).
+        double scale = (double) edge / shortSide;
+        return new long[]{(long) Math.rint(scale * w), (long) Math.rint(scale * h)};
     }
 
     public long maxPixels() {
@@ -185,19 +188,8 @@ public final class ImagePreprocessor {
         RgbImage out = image;
         if (resize) {
             int w = image.width(), h = image.height();
-            int shortSide = Math.min(w, h), longSide = Math.max(w, h);
-            long newW, newH;
-            if (style == Style.HF) {
-                // HF: int(S · long / short), the short side exactly S.
-                long newLong = (long) ((double) ((long) shortestEdge * longSide) / shortSide);
-                newW = w <= h ? shortestEdge : newLong;
-                newH = w <= h ? newLong : shortestEdge;
-            } else {
-                // Meta: both sides round(S / short · side), Python's round (half to even).
-                double scale = (double) shortestEdge / shortSide;
-                newW = (long) Math.rint(scale * w);
-                newH = (long) Math.rint(scale * h);
-            }
+            long[] size = resizedSize(shortestEdge, w, h);
+            long newW = size[0], newH = size[1];
             if (newW < 1 || newH < 1) throw ImageException.of(file, "a " + w + "×" + h + " image resizes to nothing");
             ImageFiles.checkBudget(file, newW, newH, maxPixels);
             out = out.resize((int) newW, (int) newH, filter);
