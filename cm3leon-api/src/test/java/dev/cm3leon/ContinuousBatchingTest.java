@@ -178,9 +178,10 @@ class ContinuousBatchingTest {
     private static GenerationLoop.Sequence sampledImage(int[] prompt, long seed) {
         DecodingOptions o = new DecodingOptions().topP(0.9).guidance(3.0, DecodingOptions.Unconditional.BARE_BEGIN_OF_IMAGE);
         int[] bare = {model.config().bosId(), model.format().vocabulary().beginOfImage()};
-        var modality = new ModalityState(model.format().vocabulary(), model.config().vocabSize(), model.format().tokensPerImage(),
-                ModalityState.Output.IMAGE, true);
+        var layout = model.format().imageLayout();
+        var modality = new ModalityState(model.format().vocabulary(), model.config().vocabSize(), layout,
+                ModalityState.Output.IMAGE, layout.defaultGrid());
         return new GenerationLoop.Sequence(new int[][]{prompt, bare}, o.chainFor(0, 1), modality, new SplittableRandom(seed),
-                model.format().tokensPerImage() + 1, model.config().eosId());
+                layout.bodyLength(layout.defaultGrid()) + 1, model.config().eosId());
     }
 }
