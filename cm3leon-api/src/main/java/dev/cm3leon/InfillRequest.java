@@ -121,7 +121,7 @@ public final class InfillRequest extends Request<GeneratedInfill, InfillRequest>
             if (h.isImage() && options.speculativeWindow() > 0) {
                 var sjd = new dev.cm3leon.decode.SpeculativeJacobiLoop(model.engine(), options.speculativeWindow())
                         .run(List.of(seq), control, spanTokens);
-                res = new GenerationLoop.Result(sjd.tokens(), sjd.prefillNanos(), sjd.decodeNanos(), sjd.passes());
+                res = sjd.asLoopResult();
             } else {
                 res = model.generationLoop().run(List.of(seq), control, spanTokens);
             }

@@ -69,7 +69,7 @@ final class RequestRunner {
         if (o.speculativeWindow() > 0) {
             // Its passes carry windows of this request alone, beside (not inside) the batched passes of the others.
             var sjd = new SpeculativeJacobiLoop(r.model.engine(), o.speculativeWindow()).run(seqs, control, tokens);
-            res = new GenerationLoop.Result(sjd.tokens(), sjd.prefillNanos(), sjd.decodeNanos(), sjd.passes());
+            res = sjd.asLoopResult();
             speculation = new Speculation(o.speculativeWindow(), sjd.passes(), sjd.drafted(), sjd.accepted());
         } else {
             res = r.model.generationLoop().run(seqs, control, tokens);

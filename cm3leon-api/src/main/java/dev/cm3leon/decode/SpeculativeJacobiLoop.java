@@ -51,7 +51,16 @@ public final class SpeculativeJacobiLoop {
      * Each sample's new tokens; the passes over the weights (prefill excluded); per window position, drafts verified
      * and drafts accepted over all samples.
      */
-    public record Result(int[][] tokens, long prefillNanos, long decodeNanos, int passes, long[] drafted, long[] accepted) {
+    public record Result(int[][] tokens, long prefillNanos, long decodeNanos, int passes, long forwardNanos,
+                         long samplingNanos, long[] passForwardNanos, long[] drafted, long[] accepted) {
+        /**
+         * As the plain loop reports it: each verification pass counts as a decode step after the first (the prefill
+         * yields no logits here, the first pass does), so per-step means are per pass.
+         */
+        public GenerationLoop.Result asLoopResult() {
+            return new GenerationLoop.Result(tokens, prefillNanos, decodeNanos, passes + 1, forwardNanos, samplingNanos,
+                    passForwardNanos, passes + 1);
+        }
     }
 
     /** One sample's window: draft tokens and the distributions they were drawn from. */
@@ -72,6 +81,8 @@ public final class SpeculativeJacobiLoop {
         long[] drafted = new long[window], accepted = new long[window];
         long t0 = System.nanoTime(), t1 = t0;
         int passes = 0;
+        long forwardNanos = 0, samplingNanos = 0;
+        long[] passForwardNanos = new long[16];
         try {
             List<Integer> capacities = new ArrayList<>();
             for (GenerationLoop.Sequence seq : sequences) {
@@ -129,8 +140,12 @@ public final class SpeculativeJacobiLoop {
                     for (KvCache c : caches[s]) steps.add(new StreamStep(c, fed, StreamStep.Logits.ALL));
                 }
                 if (steps.isEmpty()) break;
+                long f0 = System.nanoTime();
                 float[][] logits = engine.forward(steps);
-                passes++;
+                long f1 = System.nanoTime();
+                if (passes == passForwardNanos.length) passForwardNanos = Arrays.copyOf(passForwardNanos, 2 * passes);
+                passForwardNanos[passes++] = f1 - f0;
+                forwardNanos += f1 - f0;
                 int row = 0;
                 for (int s = 0; s < n; s++) {
                     if (done[s]) continue;
@@ -205,6 +220,8 @@ public final class SpeculativeJacobiLoop {
                     windows[s] = fresh;
                     extendWindow(seq, fresh, ahead, fresh.size);
                 }
+                // The chains at every window position, the acceptance test and the redrafts.
+                samplingNanos += System.nanoTime() - f1;
             }
         } finally {
             for (KvCache[] cs : caches) {
@@ -215,7 +232,8 @@ public final class SpeculativeJacobiLoop {
         long t2 = System.nanoTime();
         int[][] tokens = new int[n][];
         for (int s = 0; s < n; s++) tokens[s] = Arrays.copyOf(produced[s], count[s]);
-        return new Result(tokens, t1 - t0, t2 - t1, passes, drafted, accepted);
+        return new Result(tokens, t1 - t0, t2 - t1, passes, forwardNanos, samplingNanos,
+                Arrays.copyOf(passForwardNanos, passes), drafted, accepted);
     }
 
     /** The chain's distribution at window position {@code j} (forced tokens: one-hot, no stage runs). */

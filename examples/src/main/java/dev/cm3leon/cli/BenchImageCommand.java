@@ -246,7 +246,10 @@ final class BenchImageCommand implements Callable<Integer> {
                 j.put("png_encode_s", pngNanos / 1e9 / samples);
                 j.put("forward_passes_per_image", (double) t.forwardPasses() / samples);
                 j.put("speculative_window", speculative);
-                j.put("acceptance_by_position", img.speculation().map(sp -> sp.acceptanceByPosition()).orElse(new double[0]));
+                // A position no draft reached has no rate: null, not a number.
+                j.put("acceptance_by_position", img.speculation()
+                        .map(sp -> java.util.Arrays.stream(sp.acceptanceByPosition()).mapToObj(a -> Double.isNaN(a) ? null : a).toList())
+                        .orElse(List.of()));
                 j.put("resident_bytes", peakRss);
                 j.put("resident_file_bytes", file);
                 j.put("resident_anon_bytes", anon);

@@ -46,7 +46,12 @@ class SpeculativeDecodingTest {
         assertThat(sp.window()).isEqualTo(8);
         assertThat(sp.passes()).isLessThan(65);
         assertThat(sp.accepted()[0]).isPositive();
-        assertThat(a.timings().steps()).isEqualTo(sp.passes());
+        // The prefill and one pass per window; each pass timed as a decode step.
+        assertThat(a.timings().forwardPasses()).isEqualTo(sp.passes() + 1);
+        assertThat(a.timings().forward()).isPositive();
+        assertThat(a.timings().forwardPerStep()).isEqualTo(a.timings().forward().dividedBy(sp.passes()));
+        assertThat(a.timings().firstSteps()).isPositive();
+        assertThat(a.timings().sampling()).isPositive();
         GeneratedImage plain = model.textToImage("a red circle at the top left").guidance(2.0).seed(4).generate();
         assertThat(plain.speculation()).isEmpty();
         assertThat(plain.timings().steps()).isEqualTo(65);
