@@ -152,7 +152,8 @@ public abstract sealed class MatrixWeights permits F32Matrix, Bf16Matrix, F16Mat
     /** {@link #matmul} through the blocked (prefill) kernel whatever {@code n} is. */
     void blockedProduct(float[] x, int n, float[] out) {
         checkSizes(x, n, out);
-        BlockedMatmul.multiply(this, x, n, out);
+        if (Int8Prefill.applies(this)) Int8Prefill.multiply(this, x, n, out);
+        else BlockedMatmul.multiply(this, x, n, out);
     }
 
     /** {@link #matmul} through the streamed (decode) kernel whatever {@code n} is: each weight row read once for all inputs. */

@@ -39,6 +39,8 @@ public final class NativeKernels {
             ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS);
     private static final FunctionDescriptor GEMM = FunctionDescriptor.ofVoid(
             ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS);
+    private static final FunctionDescriptor GEMM_INT8 = FunctionDescriptor.ofVoid(
+            ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS);
     /** The kernels in use (null: the Java ones), the line that says so, and the library's symbols. */
     private record Choice(NativeKernels kernels, String description, SymbolLookup library, int cpuLevel) {
     }
@@ -53,9 +55,12 @@ public final class NativeKernels {
     /** Tokens per packed micro-block of the GEMM bodies (two vectors): 32 with AVX-512, 16 with AVX2. */
     private final int gemmTokens;
     private final MethodHandle bf16, q8, q4, gemmBf16, gemmQ8, gemmQ4, readSum;
+    /** The int8 prompt products (AVX-512 VNNI), or null where the CPU lacks them or they are turned off. */
+    private final MethodHandle int8Q8, int8Q4;
 
     private NativeKernels(String description, int gemmTokens, MethodHandle bf16, MethodHandle q8, MethodHandle q4,
-                          MethodHandle gemmBf16, MethodHandle gemmQ8, MethodHandle gemmQ4, MethodHandle readSum) {
+                          MethodHandle gemmBf16, MethodHandle gemmQ8, MethodHandle gemmQ4, MethodHandle readSum,
+                          MethodHandle int8Q8, MethodHandle int8Q4) {
         this.description = description;
         this.gemmTokens = gemmTokens;
         this.bf16 = bf16;
@@ -65,6 +70,8 @@ public final class NativeKernels {
         this.gemmQ8 = gemmQ8;
         this.gemmQ4 = gemmQ4;
         this.readSum = readSum;
+        this.int8Q8 = int8Q8;
+        this.int8Q4 = int8Q4;
     }
 
     /** The loaded kernels, or null where the Java kernels serve. */
@@ -95,9 +102,9 @@ public final class NativeKernels {
     /** The native row-range product for {@code type}, or null where there is none. */
     Product product(DType type) {
         return switch (type) {
-            case BF16 -> new Product(bf16, gemm(gemmBf16));
-            case Q8_0 -> new Product(q8, gemm(gemmQ8));
-            case Q4_0 -> new Product(q4, gemm(gemmQ4));
+            case BF16 -> new Product(bf16, gemm(gemmBf16), null);
+            case Q8_0 -> new Product(q8, gemm(gemmQ8), int8Q8);
+            case Q4_0 -> new Product(q4, gemm(gemmQ4), int8Q4);
             default -> null;
         };
     }
@@ -112,16 +119,49 @@ public final class NativeKernels {
      * out [n, rows]) and, where the layouts agree, prefill's blocked product over packed inputs.
      */
     static final class Product {
-        private final MethodHandle handle, gemm;
+        private final MethodHandle handle, gemm, int8Gemm;
 
-        private Product(MethodHandle handle, MethodHandle gemm) {
+        private Product(MethodHandle handle, MethodHandle gemm, MethodHandle int8Gemm) {
             this.handle = handle;
             this.gemm = gemm;
+            this.int8Gemm = int8Gemm;
         }
 
         /** Whether prefill's blocked product runs natively too. */
         boolean hasGemm() {
             return gemm != null;
+        }
+
+        /** Whether prompts multiply as int8 ({@link Int8Prefill}). */
+        boolean hasInt8Gemm() {
+            return int8Gemm != null;
+        }
+
+        /**
+         * The int8 prompt product of rows {@code [r0, r1)} with the quantized tokens {@code xq}, which are tokens
+         * {@code t0 …} of out [n, rows].
+         */
+        void int8GemmRows(MemorySegment w, long rowBytes, int cols, int rows, int r0, int r1, Int8Prefill.Quantized xq,
+                          int t0, float[] out) {
+            if (int8Gemm == null) throw new IllegalStateException("no int8 prompt product on this machine");
+            int tn = xq.tokens();
+            if (r0 < 0 || r1 > rows || r0 > r1 || t0 < 0 || tn > Int8Prefill.TOKENS || xq.cols() != cols
+                    || cols % Int8Prefill.BLOCK != 0 || (long) tn * cols > xq.q().length
+                    || (long) tn * xq.blocks() > Math.min(xq.scale().length, xq.sum().length)
+                    || (long) (t0 + tn) * rows > out.length || w.byteSize() < rowBytes * rows) {
+                throw new IndexOutOfBoundsException("native int8 product: rows [" + r0 + ", " + r1 + ") of " + rows
+                        + " × " + cols + ", tokens [" + t0 + ", " + (t0 + tn) + ") of " + xq.cols() + " columns, out "
+                        + out.length + ", weights " + w.byteSize() + " B");
+            }
+            if (tn == 0 || r0 == r1) return;
+            try {
+                int8Gemm.invokeExact(w, (long) cols, rows, r0, r1, MemorySegment.ofArray(xq.q()), MemorySegment.ofArray(xq.scale()),
+                        MemorySegment.ofArray(xq.sum()), t0, tn, MemorySegment.ofArray(out));
+            } catch (RuntimeException | Error e) {
+                throw e;
+            } catch (Throwable e) {
+                throw new IllegalStateException(e);
+            }
         }
 
         /**
@@ -217,14 +257,28 @@ public final class NativeKernels {
     private static NativeKernels bind(SymbolLookup lookup, String isa) {
         Linker linker = Linker.nativeLinker();
         Linker.Option critical = Linker.Option.critical(true);
-        return new NativeKernels("native " + isa, isa.equals("avx512") ? 32 : 16,
+        boolean int8 = isa.equals("avx512") && hasVnni(lookup)
+                && !System.getProperty("cm3leon.cpu.int8Prompt", "true").equalsIgnoreCase("false");
+        return new NativeKernels("native " + isa + (int8 ? " + vnni" : ""), isa.equals("avx512") ? 32 : 16,
                 linker.downcallHandle(lookup.findOrThrow("cm3_dots_bf16_" + isa), DOTS, critical),
                 linker.downcallHandle(lookup.findOrThrow("cm3_dots_q8_0_" + isa), DOTS, critical),
                 linker.downcallHandle(lookup.findOrThrow("cm3_dots_q4_0_" + isa), DOTS, critical),
                 linker.downcallHandle(lookup.findOrThrow("cm3_gemm_bf16_" + isa), GEMM, critical),
                 linker.downcallHandle(lookup.findOrThrow("cm3_gemm_q8_0_" + isa), GEMM, critical),
                 linker.downcallHandle(lookup.findOrThrow("cm3_gemm_q4_0_" + isa), GEMM, critical),
-                linker.downcallHandle(lookup.findOrThrow("cm3_read_sum_" + isa), FunctionDescriptor.of(JAVA_FLOAT, ADDRESS, JAVA_LONG)));
+                linker.downcallHandle(lookup.findOrThrow("cm3_read_sum_" + isa), FunctionDescriptor.of(JAVA_FLOAT, ADDRESS, JAVA_LONG)),
+                int8 ? linker.downcallHandle(lookup.findOrThrow("cm3_gemm_int8_q8_0_vnni"), GEMM_INT8, critical) : null,
+                int8 ? linker.downcallHandle(lookup.findOrThrow("cm3_gemm_int8_q4_0_vnni"), GEMM_INT8, critical) : null);
+    }
+
+    /** Whether the CPU runs the AVX-512 VNNI bodies (and the AVX-512 level is not capped). */
+    private static boolean hasVnni(SymbolLookup lookup) {
+        try {
+            MethodHandle h = Linker.nativeLinker().downcallHandle(lookup.findOrThrow("cm3_cpu_has_vnni"), FunctionDescriptor.of(JAVA_INT));
+            return (int) h.invokeExact() == 1;
+        } catch (Throwable e) {
+            return false;
+        }
     }
 
     private static Choice unavailable(String why) {
