@@ -33,6 +33,16 @@ final class BlockedMatmul {
     }
 
     static void multiply(MatrixWeights w, float[] x, int n, float[] out) {
+        NativeKernels.Product np = w.nativeProduct;
+        if (np != null && np.hasPairGemm() && w.cols % 2 == 0) {
+            multiplyPairs(w, x, n, out);
+        } else {
+            multiplyTiles(w, x, n, out);
+        }
+    }
+
+    /** The f32 tiles (native where {@link NativeKernels.Product#hasGemm}), whatever else the CPU offers. */
+    static void multiplyTiles(MatrixWeights w, float[] x, int n, float[] out) {
         int cols = w.cols;
         int tiles = (w.rows + MR - 1) / MR;
         float[] packed = new float[cols * NB];                   // [K blocks][NB/NR][kc][NR]
@@ -53,6 +63,53 @@ final class BlockedMatmul {
                 for (int tile = a; tile < b; tile++) tile(w, tile * MR, packed, first, tn, panel, acc, out);
             });
         }
+    }
+
+    /**
+     * bf16 weights on CPUs with AVX-512 BF16: the inputs split into bf16 pairs ({@link #packPairs}) and multiplied
+     * natively with the weights as stored (gemm_bf16_pairs.c): no widening, half the broadcasts of the f32 tiles.
+     */
+    static void multiplyPairs(MatrixWeights w, float[] x, int n, float[] out) {
+        int cols = w.cols, kBlocks = (cols + KC - 1) / KC;
+        int[] packed = new int[cols * NB];
+        for (int t0 = 0; t0 < n; t0 += NB) {
+            int tn = Math.min(NB, n - t0), first = t0;
+            Parallel.forRange(kBlocks, 1, (b0, b1) -> packPairs(x, cols, first, tn, packed, b0, b1));
+            Parallel.forRange(w.rows, 32, (a, b) -> w.nativeProduct.pairGemmRows(w.data, w.rowBytes, cols, w.rows, a, b,
+                    packed, first, tn, out));
+        }
+    }
+
+    /**
+     * As {@link #packInputs} with each pair of k (k even) in one 32-bit word and each value split in two bf16 parts,
+     * x = hi + lo: per k-pair of a micro-block, 64 words — hi parts of tokens 0–15 and 16–31, then lo parts of the
+     * same — each {@code bf16(x[t, k + 1]) << 16 | bf16(x[t, k])}. hi is x rounded to bf16, lo is x − hi (exact in
+     * f32) rounded to bf16, so hi + lo keeps 16 of x's 24 significant bits. {@code cols} must be even; tokens past
+     * {@code tn} are zero.
+     */
+    static void packPairs(float[] x, int cols, int t0, int tn, int[] packed, int b0, int b1) {
+        for (int b = b0; b < b1; b++) {
+            int k0 = b * KC, kc = Math.min(KC, cols - k0);
+            Arrays.fill(packed, k0 * NB, k0 * NB + kc * NB, 0);
+            for (int t = 0; t < tn; t++) {
+                int src = (t0 + t) * cols + k0;
+                int dst = k0 * NB + (t / NR) * kc * NR + t % NR;
+                for (int k = 0; k < kc; k += 2) {
+                    float a = x[src + k], c = x[src + k + 1];
+                    int ha = bf16(a), hc = bf16(c);
+                    int la = bf16(a - Float.intBitsToFloat(ha << 16)), lc = bf16(c - Float.intBitsToFloat(hc << 16));
+                    int o = dst + k / 2 * 64;
+                    packed[o] = hc << 16 | ha;
+                    packed[o + 32] = lc << 16 | la;
+                }
+            }
+        }
+    }
+
+    /** f32 → bf16 bits, rounded to nearest even (inputs are finite activations). */
+    static int bf16(float v) {
+        int bits = Float.floatToRawIntBits(v);
+        return (bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16 & 0xFFFF;
     }
 
     /**

@@ -43,27 +43,31 @@ final class Int8Prefill {
 
     static Quantized quantize(float[] x, int cols, int t0, int tn) {
         int blocks = cols / BLOCK;
-        byte[] q = new byte[tn * cols];
-        float[] scale = new float[tn * blocks];
-        int[] sum = new int[tn * blocks];
-        for (int t = 0; t < tn; t++) {
-            for (int b = 0; b < blocks; b++) {
-                int src = (t0 + t) * cols + b * BLOCK, dst = t * cols + b * BLOCK;
-                float amax = 0f;
-                for (int k = 0; k < BLOCK; k++) amax = Math.max(amax, Math.abs(x[src + k]));
-                float d = amax / 127f, inv = d == 0f ? 0f : 1f / d;
-                int s = 0;
-                for (int k = 0; k < BLOCK; k++) {
-                    // |x · inv| ≤ 127 up to rounding; the clamp keeps a rounded-up 127.5 in range.
-                    int v = Math.max(-127, Math.min(127, (int) Math.rint(x[src + k] * inv)));
-                    q[dst + k] = (byte) v;
-                    s += v;
-                }
-                scale[t * blocks + b] = d;
-                sum[t * blocks + b] = s;
+        Quantized out = new Quantized(new byte[tn * cols], new float[tn * blocks], new int[tn * blocks], tn, cols);
+        Parallel.forRange(tn, 4, (a, b) -> {
+            for (int t = a; t < b; t++) quantizeRow(x, (t0 + t) * cols, out, t);
+        });
+        return out;
+    }
+
+    /** Input row x[src, src + cols) into row t of {@code out}. */
+    private static void quantizeRow(float[] x, int src, Quantized out, int t) {
+        int cols = out.cols(), blocks = out.blocks();
+        for (int b = 0; b < blocks; b++) {
+            int from = src + b * BLOCK, dst = t * cols + b * BLOCK;
+            float amax = 0f;
+            for (int k = 0; k < BLOCK; k++) amax = Math.max(amax, Math.abs(x[from + k]));
+            float d = amax / 127f, inv = d == 0f ? 0f : 1f / d;
+            int s = 0;
+            for (int k = 0; k < BLOCK; k++) {
+                // |x · inv| ≤ 127 up to rounding; the clamp keeps a rounded-up 127.5 in range.
+                int v = Math.max(-127, Math.min(127, (int) Math.rint(x[from + k] * inv)));
+                out.q()[dst + k] = (byte) v;
+                s += v;
             }
+            out.scale()[t * blocks + b] = d;
+            out.sum()[t * blocks + b] = s;
         }
-        return new Quantized(q, scale, sum, tn, cols);
     }
 
     /** Whether {@code w}'s prompt products take this path on this machine. */

@@ -55,12 +55,15 @@ public final class NativeKernels {
     /** Tokens per packed micro-block of the GEMM bodies (two vectors): 32 with AVX-512, 16 with AVX2. */
     private final int gemmTokens;
     private final MethodHandle bf16, q8, q4, gemmBf16, gemmQ8, gemmQ4, readSum;
-    /** The int8 prompt products (AVX-512 VNNI), or null where the CPU lacks them or they are turned off. */
-    private final MethodHandle int8Q8, int8Q4;
+    /**
+     * The prompt products that need more than AVX-512F — int8 for the block types (VNNI), split bf16 pairs for bf16
+     * (AVX-512 BF16) — or null where the CPU lacks them or {@code -Dcm3leon.cpu.prompt=f32} turns them off.
+     */
+    private final MethodHandle int8Q8, int8Q4, pairsBf16;
 
     private NativeKernels(String description, int gemmTokens, MethodHandle bf16, MethodHandle q8, MethodHandle q4,
                           MethodHandle gemmBf16, MethodHandle gemmQ8, MethodHandle gemmQ4, MethodHandle readSum,
-                          MethodHandle int8Q8, MethodHandle int8Q4) {
+                          MethodHandle int8Q8, MethodHandle int8Q4, MethodHandle pairsBf16) {
         this.description = description;
         this.gemmTokens = gemmTokens;
         this.bf16 = bf16;
@@ -72,6 +75,7 @@ public final class NativeKernels {
         this.readSum = readSum;
         this.int8Q8 = int8Q8;
         this.int8Q4 = int8Q4;
+        this.pairsBf16 = pairsBf16;
     }
 
     /** The loaded kernels, or null where the Java kernels serve. */
@@ -102,9 +106,9 @@ public final class NativeKernels {
     /** The native row-range product for {@code type}, or null where there is none. */
     Product product(DType type) {
         return switch (type) {
-            case BF16 -> new Product(bf16, gemm(gemmBf16), null);
-            case Q8_0 -> new Product(q8, gemm(gemmQ8), int8Q8);
-            case Q4_0 -> new Product(q4, gemm(gemmQ4), int8Q4);
+            case BF16 -> new Product(bf16, gemm(gemmBf16), null, gemm(pairsBf16));
+            case Q8_0 -> new Product(q8, gemm(gemmQ8), int8Q8, null);
+            case Q4_0 -> new Product(q4, gemm(gemmQ4), int8Q4, null);
             default -> null;
         };
     }
@@ -119,12 +123,42 @@ public final class NativeKernels {
      * out [n, rows]) and, where the layouts agree, prefill's blocked product over packed inputs.
      */
     static final class Product {
-        private final MethodHandle handle, gemm, int8Gemm;
+        private final MethodHandle handle, gemm, int8Gemm, pairGemm;
 
-        private Product(MethodHandle handle, MethodHandle gemm, MethodHandle int8Gemm) {
+        private Product(MethodHandle handle, MethodHandle gemm, MethodHandle int8Gemm, MethodHandle pairGemm) {
             this.handle = handle;
             this.gemm = gemm;
             this.int8Gemm = int8Gemm;
+            this.pairGemm = pairGemm;
+        }
+
+        /** Whether bf16 prompts multiply as split bf16 pairs ({@link BlockedMatmul#packPairs}). */
+        boolean hasPairGemm() {
+            return pairGemm != null;
+        }
+
+        /**
+         * The split-pair product of rows {@code [r0, r1)} with a block of {@code tn} tokens starting at {@code t0},
+         * packed by {@link BlockedMatmul#packPairs}, into out [n, rows]; {@code cols} must be even.
+         */
+        void pairGemmRows(MemorySegment w, long rowBytes, int cols, int rows, int r0, int r1, int[] packed, int t0, int tn,
+                          float[] out) {
+            if (pairGemm == null) throw new IllegalStateException("no bf16 pair product on this machine");
+            if (r0 < 0 || r1 > rows || r0 > r1 || tn < 0 || tn > BlockedMatmul.NB || t0 < 0 || cols % 2 != 0
+                    || (long) cols * BlockedMatmul.NB > packed.length || (long) (t0 + tn) * rows > out.length
+                    || w.byteSize() < rowBytes * rows) {
+                throw new IndexOutOfBoundsException("native bf16 pair product: rows [" + r0 + ", " + r1 + ") of " + rows
+                        + " × " + cols + ", tokens [" + t0 + ", " + (t0 + tn) + "), packed " + packed.length + ", out "
+                        + out.length + ", weights " + w.byteSize() + " B");
+            }
+            if (tn == 0 || r0 == r1) return;
+            try {
+                pairGemm.invokeExact(w, (long) cols, rows, r0, r1, MemorySegment.ofArray(packed), t0, tn, MemorySegment.ofArray(out));
+            } catch (RuntimeException | Error e) {
+                throw e;
+            } catch (Throwable e) {
+                throw new IllegalStateException(e);
+            }
         }
 
         /** Whether prefill's blocked product runs natively too. */
@@ -257,9 +291,9 @@ public final class NativeKernels {
     private static NativeKernels bind(SymbolLookup lookup, String isa) {
         Linker linker = Linker.nativeLinker();
         Linker.Option critical = Linker.Option.critical(true);
-        boolean int8 = isa.equals("avx512") && hasVnni(lookup)
-                && !System.getProperty("cm3leon.cpu.int8Prompt", "true").equalsIgnoreCase("false");
-        return new NativeKernels("native " + isa + (int8 ? " + vnni" : ""), isa.equals("avx512") ? 32 : 16,
+        boolean wide = isa.equals("avx512") && !System.getProperty("cm3leon.cpu.prompt", "auto").equalsIgnoreCase("f32");
+        boolean int8 = wide && has(lookup, "cm3_cpu_has_vnni"), pairs = wide && has(lookup, "cm3_cpu_has_avx512bf16");
+        return new NativeKernels("native " + isa + (int8 ? " + vnni" : "") + (pairs ? " + bf16" : ""), isa.equals("avx512") ? 32 : 16,
                 linker.downcallHandle(lookup.findOrThrow("cm3_dots_bf16_" + isa), DOTS, critical),
                 linker.downcallHandle(lookup.findOrThrow("cm3_dots_q8_0_" + isa), DOTS, critical),
                 linker.downcallHandle(lookup.findOrThrow("cm3_dots_q4_0_" + isa), DOTS, critical),
@@ -268,13 +302,14 @@ public final class NativeKernels {
                 linker.downcallHandle(lookup.findOrThrow("cm3_gemm_q4_0_" + isa), GEMM, critical),
                 linker.downcallHandle(lookup.findOrThrow("cm3_read_sum_" + isa), FunctionDescriptor.of(JAVA_FLOAT, ADDRESS, JAVA_LONG)),
                 int8 ? linker.downcallHandle(lookup.findOrThrow("cm3_gemm_int8_q8_0_vnni"), GEMM_INT8, critical) : null,
-                int8 ? linker.downcallHandle(lookup.findOrThrow("cm3_gemm_int8_q4_0_vnni"), GEMM_INT8, critical) : null);
+                int8 ? linker.downcallHandle(lookup.findOrThrow("cm3_gemm_int8_q4_0_vnni"), GEMM_INT8, critical) : null,
+                pairs ? linker.downcallHandle(lookup.findOrThrow("cm3_gemm_bf16_pairs_avx512bf16"), GEMM, critical) : null);
     }
 
-    /** Whether the CPU runs the AVX-512 VNNI bodies (and the AVX-512 level is not capped). */
-    private static boolean hasVnni(SymbolLookup lookup) {
+    /** Whether the CPU feature test {@code symbol} says yes (it also says no where the AVX-512 level is capped). */
+    private static boolean has(SymbolLookup lookup, String symbol) {
         try {
-            MethodHandle h = Linker.nativeLinker().downcallHandle(lookup.findOrThrow("cm3_cpu_has_vnni"), FunctionDescriptor.of(JAVA_INT));
+            MethodHandle h = Linker.nativeLinker().downcallHandle(lookup.findOrThrow(symbol), FunctionDescriptor.of(JAVA_INT));
             return (int) h.invokeExact() == 1;
         } catch (Throwable e) {
             return false;

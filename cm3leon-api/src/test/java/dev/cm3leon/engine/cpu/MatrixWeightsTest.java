@@ -56,8 +56,8 @@ class MatrixWeightsTest {
             for (int n : INPUT_ROWS) {
                 float[] x = RandomWeights.floats(n * cols, rnd);
                 float[] out = new float[n * rows];
-                // Prompts of quantized weights may multiply as int8 (Int8PrefillTest bounds those); here the f32 tiles.
-                if (n >= MatrixWeights.BLOCKED_MIN_ROWS && Int8Prefill.applies(w)) BlockedMatmul.multiply(w, x, n, out);
+                // Prompts may multiply as int8 or split bf16 pairs (Int8PrefillTest, Bf16PairsTest bound those); here the f32 tiles.
+                if (n >= MatrixWeights.BLOCKED_MIN_ROWS) BlockedMatmul.multiplyTiles(w, x, n, out);
                 else w.matmul(x, n, out);
                 assertProduct(t, x, n, out);
             }

@@ -63,8 +63,9 @@ class NativeKernelsTest {
         assertThat(MatrixWeights.of(RandomWeights.tensor("w", DType.F32, 2, 64, new Random(1), ARENA)).runsNative()).isFalse();
         if (flags.contains(" avx512f") && flags.contains(" avx512bw") && flags.contains(" avx512vl") && flags.contains(" avx512dq")
                 && System.getenv("CM3LEON_CPU_LEVEL") == null) {
-            boolean vnni = flags.contains(" avx512_vnni") && !"false".equalsIgnoreCase(System.getProperty("cm3leon.cpu.int8Prompt"));
-            assertThat(NativeKernels.describe()).isEqualTo(vnni ? "native avx512 + vnni" : "native avx512");
+            boolean wide = !"f32".equalsIgnoreCase(System.getProperty("cm3leon.cpu.prompt"));
+            assertThat(NativeKernels.describe()).isEqualTo("native avx512"
+                    + (wide && flags.contains(" avx512_vnni") ? " + vnni" : "") + (wide && flags.contains(" avx512_bf16") ? " + bf16" : ""));
         }
     }
 
@@ -113,7 +114,7 @@ class NativeKernelsTest {
             MatrixWeights w = MatrixWeights.of(t);
             assertThat(w.runsNative()).isTrue();
             float[] out = new float[n * rows];
-            BlockedMatmul.multiply(w, x, n, out);   // the f32 tiles (quantized types may take Int8Prefill in matmul)
+            BlockedMatmul.multiplyTiles(w, x, n, out);   // the f32 tiles (matmul may take Int8Prefill or the bf16 pairs)
             MatrixWeightsTest.assertProduct(t, x, n, out);
             assertMatchesTheJavaTwin(t, x, n, out, String.format("seed %d draw %d: %s %d×%d, %d tokens", seed, draw, type, rows, cols, n));
         }

@@ -1,0 +1,84 @@
+// The prompt's products for bf16 weights on CPUs with AVX-512 BF16: out [n, rows] = x [n, cols] · Wᵀ with each f32
+// input split into two bf16 parts, x = hi + lo (hi = x rounded to bf16, lo = the rest rounded to bf16: 16 of its
+// 24 significant bits, the rest below 2⁻¹⁶ of |x|), and both parts multiplied with vdpbf16ps, which sums two bf16
+// products into f32 lanes. The weights are bf16 already, so each product is exact; the rounding is the f32
+// accumulation's and lo's. Weight pairs are broadcast straight from the mapped rows: nothing is widened.
+//
+// The caller (Java's BlockedMatmul) packs a block of up to 4 · 32 tokens in the f32 tiles' layout with a k-pair in
+// place of each pair of k: for the K block at k0 (length kc, even) and micro-block j of 32 tokens, the 64 words of
+// pair p sit at k0·128 + j·kc·32 + p·64: hi parts of tokens 0–15, of 16–31, then lo parts of 0–15, of 16–31, each word
+// (bf16 of x[t, k + 1]) << 16 | bf16 of x[t, k]. cols must be even.
+#include "cpu_kernels.h"
+
+#include <immintrin.h>
+#include <string.h>
+
+#define CM3_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,fma,f16c")))
+
+#define KC 256
+#define MR 12
+#define NR 32
+
+CM3_BF16 CM3_INLINE void tile_pairs(const uint16_t *w, int64_t cols, const uint32_t *packed, int64_t kc, float *acc,
+                                    int accumulate) {
+    __m512 c[MR][2];
+    _Pragma("GCC unroll 12")
+    for (int i = 0; i < MR; i++) {
+        c[i][0] = accumulate ? _mm512_loadu_ps(acc + i * NR) : _mm512_setzero_ps();
+        c[i][1] = accumulate ? _mm512_loadu_ps(acc + i * NR + 16) : _mm512_setzero_ps();
+    }
+    for (int64_t p = 0; p < kc / 2; p++) {
+        const uint32_t *x = packed + p * 64;
+        __m512bh h0 = (__m512bh) _mm512_loadu_si512(x), h1 = (__m512bh) _mm512_loadu_si512(x + 16);
+        __m512bh l0 = (__m512bh) _mm512_loadu_si512(x + 32), l1 = (__m512bh) _mm512_loadu_si512(x + 48);
+        _Pragma("GCC unroll 12")
+        for (int i = 0; i < MR; i++) {
+            uint32_t pair;
+            memcpy(&pair, w + i * cols + 2 * p, sizeof pair);
+            __m512bh b = (__m512bh) _mm512_set1_epi32((int32_t) pair);
+            c[i][0] = _mm512_dpbf16_ps(_mm512_dpbf16_ps(c[i][0], b, h0), b, l0);
+            c[i][1] = _mm512_dpbf16_ps(_mm512_dpbf16_ps(c[i][1], b, h1), b, l1);
+        }
+    }
+    _Pragma("GCC unroll 12")
+    for (int i = 0; i < MR; i++) {
+        _mm512_storeu_ps(acc + i * NR, c[i][0]);
+        _mm512_storeu_ps(acc + i * NR + 16, c[i][1]);
+    }
+}
+
+/** Rows [r0, r1) against one packed block of tn tokens starting at token t0 of out; a partial tile reads zero rows. */
+CM3_EXPORT CM3_BF16 void cm3_gemm_bf16_pairs_avx512bf16(const uint16_t *w, int64_t cols, int32_t rows, int32_t r0,
+                                                        int32_t r1, const uint32_t *packed, int32_t t0, int32_t tn,
+                                                        float *out) {
+    const int micro = (tn + NR - 1) / NR;
+    float acc[4 * MR * NR];
+    uint16_t edge[MR * KC];
+    for (int32_t r = r0; r < r1; r += MR) {
+        const int mr = r1 - r < MR ? r1 - r : MR;
+        for (int64_t k0 = 0; k0 < cols; k0 += KC) {
+            const int64_t kc = cols - k0 < KC ? cols - k0 : KC;
+            const uint16_t *rows_at = w + (int64_t) r * cols + k0;
+            int64_t stride = cols;
+            if (mr < MR) {
+                // The last tile's missing rows: a zero panel, never a read past the matrix.
+                memset(edge, 0, sizeof edge);
+                for (int i = 0; i < mr; i++) memcpy(edge + i * KC, rows_at + i * cols, (size_t) kc * 2);
+                rows_at = edge;
+                stride = KC;
+            }
+            for (int j = 0; j < micro; j++) {
+                tile_pairs(rows_at, stride, packed + k0 * 4 * NR + (int64_t) j * kc * NR, kc, acc + j * MR * NR, k0 > 0);
+            }
+        }
+        for (int i = 0; i < mr; i++) {
+            for (int t = 0; t < tn; t++) out[(int64_t) (t0 + t) * rows + r + i] = acc[(t / NR) * MR * NR + i * NR + t % NR];
+        }
+    }
+}
+
+/** Whether this CPU runs the body above (AVX-512 BF16 beside the AVX-512 level). */
+CM3_EXPORT int32_t cm3_cpu_has_avx512bf16(void) {
+    __builtin_cpu_init();
+    return cm3_cpu_level() >= CM3_LEVEL_AVX512 && __builtin_cpu_supports("avx512bf16");
+}
