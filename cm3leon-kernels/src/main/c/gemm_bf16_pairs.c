@@ -67,6 +67,15 @@ CM3_EXPORT CM3_BF16 void cm3_gemm_bf16_pairs_avx512bf16(const uint16_t *w, int64
                 rows_at = edge;
                 stride = KC;
             }
+            // The rows' next K block (or the next tile's first) on its way from memory while this one computes: the
+            // tile reads its weights straight from the mapped rows, twelve strided streams the prefetcher follows late.
+            const uint16_t *next = k0 + KC < cols ? w + (int64_t) r * cols + k0 + KC : w + (int64_t) (r + MR) * cols;
+            if (k0 + KC < cols || r + MR < r1) {
+                const int nr = k0 + KC < cols ? mr : (r1 - r - MR < MR ? r1 - r - MR : MR);
+                for (int i = 0; i < nr; i++) {
+                    for (int b = 0; b < KC * 2; b += 64) _mm_prefetch((const char *) (next + i * cols) + b, _MM_HINT_T0);
+                }
+            }
             for (int j = 0; j < micro; j++) {
                 tile_pairs(rows_at, stride, packed + k0 * 4 * NR + (int64_t) j * kc * NR, kc, acc + j * MR * NR, k0 > 0);
             }

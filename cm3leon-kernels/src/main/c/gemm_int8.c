@@ -4,7 +4,7 @@
 // FMA throughput (llama.cpp multiplies quantized weights the same way).
 //
 // Inputs (the caller, Java's Int8Prefill, quantizes them): xq [tn, cols] int8, xd [tn, blocks] f32 block scales,
-// xs [tn, blocks] the int32 sum of each block's int8 values, for tokens t0 .. t0+tn of out. Weights are taken
+// xs [tn, blocks] the int32 sum of each block's int8 values, for tokens t0 .. t0+tn of out (tn ≤ 512). Weights are taken
 // unsigned: a Q4_0 nibble u = q + 8 as stored, a Q8_0 byte u = q + 128, so Σ u·x = Σ q·x + offset·Σ x and each block's
 // integer sum starts at −offset·xs. Per block, in order b = 0, 1, …: out += (float) Σ q·x · (dw · dx), one fused
 // multiply-add; Int8Prefill.reference computes the same bits in Java.
@@ -32,14 +32,16 @@ CM3_VNNI CM3_INLINE void put_block(uint8_t *panel, const uint8_t u[32], int rr) 
 }
 
 CM3_VNNI CM3_INLINE void unpack_q8_0(const uint8_t *p, uint8_t u[32]) {
-    for (int k = 0; k < 32; k++) u[k] = (uint8_t) (p[2 + k] ^ 0x80);
+    const __m128i flip = _mm_set1_epi8((char) 0x80);
+    _mm_storeu_si128((__m128i *) u, _mm_xor_si128(_mm_loadu_si128((const __m128i *) (p + 2)), flip));
+    _mm_storeu_si128((__m128i *) (u + 16), _mm_xor_si128(_mm_loadu_si128((const __m128i *) (p + 18)), flip));
 }
 
 CM3_VNNI CM3_INLINE void unpack_q4_0(const uint8_t *p, uint8_t u[32]) {
-    for (int k = 0; k < 16; k++) {
-        u[k] = p[2 + k] & 0xF;
-        u[k + 16] = p[2 + k] >> 4;
-    }
+    const __m128i low = _mm_set1_epi8(0xF);
+    __m128i b = _mm_loadu_si128((const __m128i *) (p + 2));
+    _mm_storeu_si128((__m128i *) u, _mm_and_si128(b, low));
+    _mm_storeu_si128((__m128i *) (u + 16), _mm_and_si128(_mm_srli_epi16(b, 4), low));
 }
 
 /** T tokens (a constant where inlined) against the tile's nb packed blocks; fa [T][2] accumulates. */
@@ -102,7 +104,7 @@ CM3_VNNI CM3_INLINE void run_tokens(const uint8_t *panel, const float *scales, i
         const int64_t blocks = cols / 32, row_bytes = blocks * (block_bytes);                                    \
         static __thread uint8_t panel[KB * 2 * 512];                                                             \
         static __thread float scales[KB * TR];                                                                   \
-        static __thread float acc[128 * TR];                                                                     \
+        static __thread float acc[512 * TR];                                                                     \
         uint8_t u[32];                                                                                           \
         for (int32_t r = r0; r < r1; r += TR) {                                                                  \
             const int mr = r1 - r < TR ? r1 - r : TR;                                                            \

@@ -21,8 +21,11 @@ final class Int8Prefill {
     static final int BLOCK = 32;
     /** Rows of one native tile: threads split the rows in whole tiles. */
     static final int TILE_ROWS = 32;
-    /** Input rows per native call (its accumulators hold this many tokens). */
-    static final int TOKENS = 128;
+    /**
+     * Input rows per native call (its accumulators hold this many tokens): each call repacks the weights it reads, so
+     * a 512-token prompt packs them once.
+     */
+    static final int TOKENS = 512;
     private static final ValueLayout.OfShort F16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private Int8Prefill() {

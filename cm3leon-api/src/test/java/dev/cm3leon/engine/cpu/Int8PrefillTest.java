@@ -73,7 +73,7 @@ class Int8PrefillTest {
         Random rnd = new Random(seed);
         for (int draw = 0; draw < 4; draw++) {
             int rows = 1 + rnd.nextInt(70), cols = 32 * (1 + rnd.nextInt(40));
-            int n = MatrixWeights.BLOCKED_MIN_ROWS + rnd.nextInt(2 * Int8Prefill.TOKENS);   // one to three calls
+            int n = MatrixWeights.BLOCKED_MIN_ROWS + rnd.nextInt(Int8Prefill.TOKENS + 64);   // one or two calls
             Tensor t = RandomWeights.tensor("w", type, rows, cols, rnd, ARENA);
             MatrixWeights w = MatrixWeights.of(t);
             assertThat(Int8Prefill.applies(w)).isTrue();
