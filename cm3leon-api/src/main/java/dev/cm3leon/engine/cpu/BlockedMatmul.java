@@ -35,7 +35,7 @@ final class BlockedMatmul {
     static void multiply(MatrixWeights w, float[] x, int n, float[] out) {
         NativeKernels.Product np = w.nativeProduct;
         if (np != null && np.hasPairGemm() && w.cols % 2 == 0) {
-            multiplyPairs(w, x, n, out);
+            multiplyPairs(w, np, x, n, out);
         } else {
             multiplyTiles(w, x, n, out);
         }
@@ -66,42 +66,34 @@ final class BlockedMatmul {
     }
 
     /**
-     * bf16 weights on CPUs with AVX-512 BF16: the inputs split into bf16 pairs ({@link #packPairs}) and multiplied
-     * natively with the weights as stored (gemm_bf16_pairs.c): no widening, half the broadcasts of the f32 tiles.
+     * bf16 weights with bf16 inputs, where {@code -Dcm3leon.cpu.prompt=bf16} asks for them on a CPU with AVX-512 BF16:
+     * the inputs rounded to bf16 in pairs ({@link #packBf16Pairs}) and multiplied natively with the weights as stored
+     * (gemm_bf16_bf16in.c), twice the products per instruction of the f32 tiles.
      */
-    static void multiplyPairs(MatrixWeights w, float[] x, int n, float[] out) {
+    static void multiplyPairs(MatrixWeights w, NativeKernels.Product p, float[] x, int n, float[] out) {
         int cols = w.cols, kBlocks = (cols + KC - 1) / KC;
-        int[] packed = new int[cols * NB];
+        int[] packed = new int[cols * NB / 2];
         for (int t0 = 0; t0 < n; t0 += NB) {
             int tn = Math.min(NB, n - t0), first = t0;
-            Parallel.forRange(kBlocks, 1, (b0, b1) -> packPairs(x, cols, first, tn, packed, b0, b1));
-            Parallel.forRange(w.rows, 32, (a, b) -> w.nativeProduct.pairGemmRows(w.data, w.rowBytes, cols, w.rows, a, b,
+            Parallel.forRange(kBlocks, 1, (b0, b1) -> packBf16Pairs(x, cols, first, tn, packed, b0, b1));
+            Parallel.forRange(w.rows, 32, (a, b) -> p.pairGemmRows(w.data, w.rowBytes, cols, w.rows, a, b,
                     packed, first, tn, out));
         }
     }
 
     /**
-     * As {@link #packInputs} with each pair of k (k even) in one 32-bit word and each value split in two bf16 parts,
-     * x = hi + lo: per k-pair of a micro-block, 64 words — hi parts of tokens 0–15 and 16–31, then lo parts of the
-     * same — each {@code bf16(x[t, k + 1]) << 16 | bf16(x[t, k])}. hi is x rounded to bf16, lo is x − hi (exact in
-     * f32) rounded to bf16, so hi + lo keeps 16 of x's 24 significant bits. {@code cols} must be even; tokens past
-     * {@code tn} are zero.
+     * As {@link #packInputs} with each pair of k (k even) rounded to bf16 in one 32-bit word: per k-pair of a
+     * micro-block, one word per token, {@code bf16(x[t, k + 1]) << 16 | bf16(x[t, k])}. {@code cols} must be even;
+     * tokens past {@code tn} are zero.
      */
-    static void packPairs(float[] x, int cols, int t0, int tn, int[] packed, int b0, int b1) {
+    static void packBf16Pairs(float[] x, int cols, int t0, int tn, int[] packed, int b0, int b1) {
         for (int b = b0; b < b1; b++) {
             int k0 = b * KC, kc = Math.min(KC, cols - k0);
-            Arrays.fill(packed, k0 * NB, k0 * NB + kc * NB, 0);
+            Arrays.fill(packed, k0 * NB / 2, (k0 + kc) * NB / 2, 0);
             for (int t = 0; t < tn; t++) {
                 int src = (t0 + t) * cols + k0;
-                int dst = k0 * NB + (t / NR) * kc * NR + t % NR;
-                for (int k = 0; k < kc; k += 2) {
-                    float a = x[src + k], c = x[src + k + 1];
-                    int ha = bf16(a), hc = bf16(c);
-                    int la = bf16(a - Float.intBitsToFloat(ha << 16)), lc = bf16(c - Float.intBitsToFloat(hc << 16));
-                    int o = dst + k / 2 * 64;
-                    packed[o] = hc << 16 | ha;
-                    packed[o + 32] = lc << 16 | la;
-                }
+                int dst = k0 * NB / 2 + (t / NR) * kc * NR / 2 + t % NR;
+                for (int k = 0; k < kc; k += 2) packed[dst + k / 2 * NR] = bf16(x[src + k + 1]) << 16 | bf16(x[src + k]);
             }
         }
     }

@@ -56,8 +56,10 @@ public final class NativeKernels {
     private final int gemmTokens;
     private final MethodHandle bf16, q8, q4, gemmBf16, gemmQ8, gemmQ4, readSum;
     /**
-     * The prompt products that need more than AVX-512F — int8 for the block types (VNNI), split bf16 pairs for bf16
-     * (AVX-512 BF16) — or null where the CPU lacks them or {@code -Dcm3leon.cpu.prompt=f32} turns them off.
+     * The prompt products that need more than AVX-512F, or null where the CPU lacks them or the mode leaves them out:
+     * int8 inputs for the block types (VNNI; by default, {@code -Dcm3leon.cpu.prompt=f32} turns them off) and bf16
+     * inputs for bf16 weights (AVX-512 BF16; only with {@code -Dcm3leon.cpu.prompt=bf16}: it gives up the f32
+     * reference's 1e-4 parity).
      */
     private final MethodHandle int8Q8, int8Q4, pairsBf16;
 
@@ -90,7 +92,23 @@ public final class NativeKernels {
     static NativeKernels forIsa(String isa) {
         int level = java.util.Arrays.asList(ISA).indexOf(isa);
         if (CHOICE.library() == null || level < 1 || level > CHOICE.cpuLevel()) return null;
-        return bind(CHOICE.library(), isa);
+        return bind(CHOICE.library(), isa, promptMode());
+    }
+
+    /** As {@link #forIsa(String)} with the prompt products of {@code mode} ("auto", "f32" or "bf16"). */
+    static NativeKernels forIsa(String isa, String mode) {
+        int level = java.util.Arrays.asList(ISA).indexOf(isa);
+        if (CHOICE.library() == null || level < 1 || level > CHOICE.cpuLevel()) return null;
+        return bind(CHOICE.library(), isa, mode);
+    }
+
+    /** {@code -Dcm3leon.cpu.prompt}: "auto" (the default), "f32" or "bf16". */
+    private static String promptMode() {
+        String mode = System.getProperty("cm3leon.cpu.prompt", "auto").trim().toLowerCase(Locale.ROOT);
+        if (!mode.equals("auto") && !mode.equals("f32") && !mode.equals("bf16")) {
+            throw new IllegalArgumentException("-Dcm3leon.cpu.prompt must be auto, f32 or bf16, not '" + mode + "'");
+        }
+        return mode;
     }
 
     /** Whether the native kernels are loaded (decode products and the native read probe). */
@@ -132,20 +150,20 @@ public final class NativeKernels {
             this.pairGemm = pairGemm;
         }
 
-        /** Whether bf16 prompts multiply as split bf16 pairs ({@link BlockedMatmul#packPairs}). */
+        /** Whether bf16 prompts multiply with bf16 inputs ({@link BlockedMatmul#packBf16Pairs}). */
         boolean hasPairGemm() {
             return pairGemm != null;
         }
 
         /**
-         * The split-pair product of rows {@code [r0, r1)} with a block of {@code tn} tokens starting at {@code t0},
-         * packed by {@link BlockedMatmul#packPairs}, into out [n, rows]; {@code cols} must be even.
+         * The bf16-input product of rows {@code [r0, r1)} with a block of {@code tn} tokens starting at {@code t0},
+         * packed by {@link BlockedMatmul#packBf16Pairs}, into out [n, rows]; {@code cols} must be even.
          */
         void pairGemmRows(MemorySegment w, long rowBytes, int cols, int rows, int r0, int r1, int[] packed, int t0, int tn,
                           float[] out) {
             if (pairGemm == null) throw new IllegalStateException("no bf16 pair product on this machine");
             if (r0 < 0 || r1 > rows || r0 > r1 || tn < 0 || tn > BlockedMatmul.NB || t0 < 0 || cols % 2 != 0
-                    || (long) cols * BlockedMatmul.NB > packed.length || (long) (t0 + tn) * rows > out.length
+                    || (long) cols * BlockedMatmul.NB / 2 > packed.length || (long) (t0 + tn) * rows > out.length
                     || w.byteSize() < rowBytes * rows) {
                 throw new IndexOutOfBoundsException("native bf16 pair product: rows [" + r0 + ", " + r1 + ") of " + rows
                         + " × " + cols + ", tokens [" + t0 + ", " + (t0 + tn) + "), packed " + packed.length + ", out "
@@ -280,7 +298,7 @@ public final class NativeKernels {
                     FunctionDescriptor.of(JAVA_INT));
             int cpu = Math.min(ISA.length - 1, (int) level.invokeExact());
             if (cpu < 1) return unavailable("the CPU lacks AVX2 with FMA and F16C");
-            NativeKernels k = bind(lookup, ISA[cpu]);
+            NativeKernels k = bind(lookup, ISA[cpu], promptMode());
             log.info("CPU decode products: {} (bf16, Q8_0, Q4_0)", k.description);
             return new Choice(k, k.description, lookup, cpu);
         } catch (Throwable e) {
@@ -288,12 +306,13 @@ public final class NativeKernels {
         }
     }
 
-    private static NativeKernels bind(SymbolLookup lookup, String isa) {
+    private static NativeKernels bind(SymbolLookup lookup, String isa, String mode) {
         Linker linker = Linker.nativeLinker();
         Linker.Option critical = Linker.Option.critical(true);
-        boolean wide = isa.equals("avx512") && !System.getProperty("cm3leon.cpu.prompt", "auto").equalsIgnoreCase("f32");
-        boolean int8 = wide && has(lookup, "cm3_cpu_has_vnni"), pairs = wide && has(lookup, "cm3_cpu_has_avx512bf16");
-        return new NativeKernels("native " + isa + (int8 ? " + vnni" : "") + (pairs ? " + bf16" : ""), isa.equals("avx512") ? 32 : 16,
+        boolean wide = isa.equals("avx512") && !mode.equals("f32");
+        boolean int8 = wide && has(lookup, "cm3_cpu_has_vnni");
+        boolean pairs = wide && mode.equals("bf16") && has(lookup, "cm3_cpu_has_avx512bf16");
+        return new NativeKernels("native " + isa + (int8 ? " + vnni" : "") + (pairs ? " + bf16 inputs" : ""), isa.equals("avx512") ? 32 : 16,
                 linker.downcallHandle(lookup.findOrThrow("cm3_dots_bf16_" + isa), DOTS, critical),
                 linker.downcallHandle(lookup.findOrThrow("cm3_dots_q8_0_" + isa), DOTS, critical),
                 linker.downcallHandle(lookup.findOrThrow("cm3_dots_q4_0_" + isa), DOTS, critical),
@@ -303,7 +322,7 @@ public final class NativeKernels {
                 linker.downcallHandle(lookup.findOrThrow("cm3_read_sum_" + isa), FunctionDescriptor.of(JAVA_FLOAT, ADDRESS, JAVA_LONG)),
                 int8 ? linker.downcallHandle(lookup.findOrThrow("cm3_gemm_int8_q8_0_vnni"), GEMM_INT8, critical) : null,
                 int8 ? linker.downcallHandle(lookup.findOrThrow("cm3_gemm_int8_q4_0_vnni"), GEMM_INT8, critical) : null,
-                pairs ? linker.downcallHandle(lookup.findOrThrow("cm3_gemm_bf16_pairs_avx512bf16"), GEMM, critical) : null);
+                pairs ? linker.downcallHandle(lookup.findOrThrow("cm3_gemm_bf16_bf16in_avx512bf16"), GEMM, critical) : null);
     }
 
     /** Whether the CPU feature test {@code symbol} says yes (it also says no where the AVX-512 level is capped). */

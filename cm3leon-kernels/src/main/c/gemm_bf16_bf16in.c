@@ -1,13 +1,12 @@
-// The prompt's products for bf16 weights on CPUs with AVX-512 BF16: out [n, rows] = x [n, cols] · Wᵀ with each f32
-// input split into two bf16 parts, x = hi + lo (hi = x rounded to bf16, lo = the rest rounded to bf16: 16 of its
-// 24 significant bits, the rest below 2⁻¹⁶ of |x|), and both parts multiplied with vdpbf16ps, which sums two bf16
-// products into f32 lanes. The weights are bf16 already, so each product is exact; the rounding is the f32
-// accumulation's and lo's. Weight pairs are broadcast straight from the mapped rows: nothing is widened.
+// The prompt's products for bf16 weights with bf16 inputs, on CPUs with AVX-512 BF16, where the user asks for them
+// (-Dcm3leon.cpu.prompt=bf16): out [n, rows] = bf16(x) [n, cols] · Wᵀ with vdpbf16ps, which sums two bf16 products
+// into each f32 lane, twice the products per instruction of an f32 FMA. The inputs lose all but 8 of their 24
+// significant bits (llama.cpp and bf16 PyTorch round them the same way); the products are exact, the sums f32.
+// Weight pairs are broadcast straight from the mapped rows: nothing is widened.
 //
-// The caller (Java's BlockedMatmul) packs a block of up to 4 · 32 tokens in the f32 tiles' layout with a k-pair in
-// place of each pair of k: for the K block at k0 (length kc, even) and micro-block j of 32 tokens, the 64 words of
-// pair p sit at k0·128 + j·kc·32 + p·64: hi parts of tokens 0–15, of 16–31, then lo parts of 0–15, of 16–31, each word
-// (bf16 of x[t, k + 1]) << 16 | bf16 of x[t, k]. cols must be even.
+// The caller (Java's BlockedMatmul.packBf16Pairs) packs a block of up to 4 · 32 tokens: for the K block at k0
+// (length kc, even) and micro-block j of 32 tokens, the 32 words of pair p sit at k0·64 + j·kc·16 + p·32, one per
+// token, each (bf16 of x[t, k + 1]) << 16 | bf16 of x[t, k]. cols must be even.
 #include "cpu_kernels.h"
 
 #include <immintrin.h>
@@ -28,16 +27,15 @@ CM3_BF16 CM3_INLINE void tile_pairs(const uint16_t *w, int64_t cols, const uint3
         c[i][1] = accumulate ? _mm512_loadu_ps(acc + i * NR + 16) : _mm512_setzero_ps();
     }
     for (int64_t p = 0; p < kc / 2; p++) {
-        const uint32_t *x = packed + p * 64;
+        const uint32_t *x = packed + p * NR;
         __m512bh h0 = (__m512bh) _mm512_loadu_si512(x), h1 = (__m512bh) _mm512_loadu_si512(x + 16);
-        __m512bh l0 = (__m512bh) _mm512_loadu_si512(x + 32), l1 = (__m512bh) _mm512_loadu_si512(x + 48);
         _Pragma("GCC unroll 12")
         for (int i = 0; i < MR; i++) {
             uint32_t pair;
             memcpy(&pair, w + i * cols + 2 * p, sizeof pair);
             __m512bh b = (__m512bh) _mm512_set1_epi32((int32_t) pair);
-            c[i][0] = _mm512_dpbf16_ps(_mm512_dpbf16_ps(c[i][0], b, h0), b, l0);
-            c[i][1] = _mm512_dpbf16_ps(_mm512_dpbf16_ps(c[i][1], b, h1), b, l1);
+            c[i][0] = _mm512_dpbf16_ps(c[i][0], b, h0);
+            c[i][1] = _mm512_dpbf16_ps(c[i][1], b, h1);
         }
     }
     _Pragma("GCC unroll 12")
@@ -48,7 +46,7 @@ CM3_BF16 CM3_INLINE void tile_pairs(const uint16_t *w, int64_t cols, const uint3
 }
 
 /** Rows [r0, r1) against one packed block of tn tokens starting at token t0 of out; a partial tile reads zero rows. */
-CM3_EXPORT CM3_BF16 void cm3_gemm_bf16_pairs_avx512bf16(const uint16_t *w, int64_t cols, int32_t rows, int32_t r0,
+CM3_EXPORT CM3_BF16 void cm3_gemm_bf16_bf16in_avx512bf16(const uint16_t *w, int64_t cols, int32_t rows, int32_t r0,
                                                         int32_t r1, const uint32_t *packed, int32_t t0, int32_t tn,
                                                         float *out) {
     const int micro = (tn + NR - 1) / NR;
@@ -77,7 +75,7 @@ CM3_EXPORT CM3_BF16 void cm3_gemm_bf16_pairs_avx512bf16(const uint16_t *w, int64
                 }
             }
             for (int j = 0; j < micro; j++) {
-                tile_pairs(rows_at, stride, packed + k0 * 4 * NR + (int64_t) j * kc * NR, kc, acc + j * MR * NR, k0 > 0);
+                tile_pairs(rows_at, stride, packed + k0 * 2 * NR + (int64_t) j * kc * NR / 2, kc, acc + j * MR * NR, k0 > 0);
             }
         }
         for (int i = 0; i < mr; i++) {
