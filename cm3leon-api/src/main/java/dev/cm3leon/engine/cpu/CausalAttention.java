@@ -69,6 +69,72 @@ final class CausalAttention {
         CpuOps.scale(out, outOff, hd, 1f / sum);
     }
 
+    /** Queries of one prompt that {@link #attendQueries} takes at once (their keys are transposed once for all). */
+    static final int QUERY_BLOCK = 32;
+
+    /**
+     * {@link #attend} for {@code count} queries of one stream's prompt and one head, query g at {@code q[qOff + g·qStride]}
+     * attending to positions [0, ctx[g]), its output at {@code out[outOff + g·qStride]}. Keys are read in blocks of one
+     * vector's width, transposed once for all the queries ([hd, L]), so each query's scores for a block are hd FMAs
+     * with no lane reduction per key; the online softmax then runs per block. A query's result depends only on its
+     * own q and context, not on the queries beside it. {@code scratch} from {@link #queryScratch}.
+     */
+    static void attendQueries(float[] q, int qOff, int qStride, int count, int[] ctx, MemorySegment keys,
+                              MemorySegment values, int kvOff, int kvDim, int hd, float scale, float[] out, int outOff,
+                              float[] scratch, boolean bf16) {
+        int es = bf16 ? 2 : Float.BYTES;
+        float[] kt = scratch;                                   // [hd][L], then max [count], sum [count], p [L]
+        int maxAt = hd * L, sumAt = maxAt + count, pAt = sumAt + count;
+        int longest = 0;
+        for (int g = 0; g < count; g++) {
+            longest = Math.max(longest, ctx[g]);
+            Arrays.fill(out, outOff + g * qStride, outOff + g * qStride + hd, 0f);
+            scratch[maxAt + g] = Float.NEGATIVE_INFINITY;
+            scratch[sumAt + g] = 0f;
+        }
+        for (int j0 = 0; j0 < longest; j0 += L) {
+            int len = Math.min(L, longest - j0);
+            for (int jj = 0; jj < L; jj++) {
+                long at = ((long) (j0 + jj) * kvDim + kvOff) * es;
+                for (int dd = 0; dd < hd; dd++) {
+                    kt[dd * L + jj] = jj >= len ? 0f
+                            : bf16 ? bf16At(keys, at + 2L * dd) : keys.get(ValueLayout.JAVA_FLOAT_UNALIGNED, at + 4L * dd);
+                }
+            }
+            for (int g = 0; g < count; g++) {
+                int valid = Math.min(len, ctx[g] - j0), qo = qOff + g * qStride, oo = outOff + g * qStride;
+                if (valid <= 0) continue;
+                FloatVector acc = FloatVector.zero(F);
+                for (int dd = 0; dd < hd; dd++) acc = FloatVector.broadcast(F, q[qo + dd]).fma(FloatVector.fromArray(F, kt, dd * L), acc);
+                acc.mul(scale).intoArray(scratch, pAt);
+                float blockMax = Float.NEGATIVE_INFINITY;
+                for (int jj = 0; jj < valid; jj++) blockMax = Math.max(blockMax, scratch[pAt + jj]);
+                float max = scratch[maxAt + g];
+                if (blockMax > max) {
+                    // A larger maximum: what was summed so far was exponentiated against the old one.
+                    float rescale = (float) Math.exp(max - blockMax);
+                    scratch[sumAt + g] *= rescale;
+                    if (max != Float.NEGATIVE_INFINITY) CpuOps.scale(out, oo, hd, rescale);
+                    max = blockMax;
+                    scratch[maxAt + g] = max;
+                }
+                for (int jj = 0; jj < valid; jj++) {
+                    float p = (float) Math.exp(scratch[pAt + jj] - max);
+                    scratch[sumAt + g] += p;
+                    long at = ((long) (j0 + jj) * kvDim + kvOff) * es;
+                    if (bf16) axpyBf16(p, values, at, out, oo, hd);
+                    else axpy(p, values, at, out, oo, hd);
+                }
+            }
+        }
+        for (int g = 0; g < count; g++) CpuOps.scale(out, outOff + g * qStride, hd, 1f / scratch[sumAt + g]);
+    }
+
+    /** Scratch for {@link #attendQueries} of up to {@link #QUERY_BLOCK} queries. */
+    static float[] queryScratch(int hd) {
+        return new float[hd * L + 2 * QUERY_BLOCK + L];
+    }
+
     /** Σ q[qOff+i] · s[at + 4i] for i &lt; n. */
     static float dot(float[] q, int qOff, MemorySegment s, long at, int n) {
         FloatVector acc = FloatVector.zero(F);

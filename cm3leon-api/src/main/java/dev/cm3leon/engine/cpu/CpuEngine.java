@@ -414,18 +414,44 @@ public final class CpuEngine implements Engine {
         return out;
     }
 
-    /** Each query row against its stream's cache (already holding this step's keys); parallel over rows × heads. */
+    /**
+     * Each query row against its stream's cache (already holding this step's keys); parallel over rows × heads. Rows
+     * of a prompt (a stream's step of at least {@link MatrixWeights#BLOCKED_MIN_ROWS} tokens, as for the products) go
+     * {@link CausalAttention#QUERY_BLOCK} consecutive queries at a time through {@link CausalAttention#attendQueries}.
+     */
     private void attention(int layer, float[] q, float[] att, int[] queryRows, Batch b) {
         int heads = c.numHeads(), hd = c.headDim(), kvDim = c.kvDim(), qDim = c.qDim();
         int group = heads / c.numKvHeads();
         float scale = (float) (1.0 / Math.sqrt(hd));
-        Parallel.forRange(queryRows.length * heads, 1, (from, to) -> {
+        int[] stepRows = new int[b.caches.length];
+        for (int st : b.streamOf) stepRows[st]++;
+        // Runs of query rows: [start, end) of queryRows, one stream's consecutive prompt rows, or a single row.
+        List<int[]> runs = new ArrayList<>();
+        for (int i = 0; i < queryRows.length; ) {
+            int st = b.streamOf[queryRows[i]], end = i + 1;
+            if (stepRows[st] >= MatrixWeights.BLOCKED_MIN_ROWS) {
+                while (end < queryRows.length && end - i < CausalAttention.QUERY_BLOCK && b.streamOf[queryRows[end]] == st
+                        && queryRows[end] == queryRows[end - 1] + 1) end++;
+            }
+            runs.add(new int[]{i, end});
+            i = end;
+        }
+        Parallel.forRange(runs.size() * heads, 1, (from, to) -> {
             float[] scores = new float[CausalAttention.BLOCK];
+            float[] scratch = CausalAttention.queryScratch(hd);
+            int[] ctx = new int[CausalAttention.QUERY_BLOCK];
             for (int task = from; task < to; task++) {
-                int i = task / heads, h = task % heads, r = queryRows[i];
+                int[] run = runs.get(task / heads);
+                int h = task % heads, i = run[0], count = run[1] - run[0], r = queryRows[i];
                 CpuKvCache cache = b.caches[b.streamOf[r]];
-                CausalAttention.attend(q, i * qDim + h * hd, cache.keys(layer), cache.values(layer), (h / group) * hd, kvDim,
-                        b.posOf[r] + 1, hd, scale, att, i * qDim + h * hd, scores, cache.bf16());
+                if (stepRows[b.streamOf[r]] >= MatrixWeights.BLOCKED_MIN_ROWS) {
+                    for (int g = 0; g < count; g++) ctx[g] = b.posOf[queryRows[i + g]] + 1;
+                    CausalAttention.attendQueries(q, i * qDim + h * hd, qDim, count, ctx, cache.keys(layer), cache.values(layer),
+                            (h / group) * hd, kvDim, hd, scale, att, i * qDim + h * hd, scratch, cache.bf16());
+                } else {
+                    CausalAttention.attend(q, i * qDim + h * hd, cache.keys(layer), cache.values(layer), (h / group) * hd, kvDim,
+                            b.posOf[r] + 1, hd, scale, att, i * qDim + h * hd, scores, cache.bf16());
+                }
             }
         });
     }
