@@ -63,8 +63,10 @@ public final class Parallel {
 
         Region(int n, int chunks, RangeBody body) {
             this.n = n;
-            this.chunks = chunks;
             this.size = (n + chunks - 1) / chunks;
+            // Rounding the size up can leave the last chunks empty (27 in 8 chunks of 4 is 7 chunks): drop them, so
+            // that every body gets a non-empty range.
+            this.chunks = (n + size - 1) / size;
             this.body = body;
         }
 

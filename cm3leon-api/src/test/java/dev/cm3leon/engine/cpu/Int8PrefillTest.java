@@ -62,6 +62,30 @@ class Int8PrefillTest {
     }
 
     /**
+     * Whole matrices of many row tiles through {@link Int8Prefill#multiply}, threads splitting the tiles as they do in
+     * a prompt: a tile count that the thread chunks do not divide (27 tiles of the demo model's 864 rows) once
+     * produced an empty trailing chunk whose rows the native bounds check refused.
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"Q8_0", "Q4_0"})
+    void wholeMatricesOfManyTilesGiveTheJavaTwinsBits(DType type) {
+        product(type);
+        long seed = new Random().nextLong();
+        Random rnd = new Random(seed);
+        int[] rowChoices = {864, 27 * 32 + 5, 33 * 32, 1 + rnd.nextInt(1500)};
+        for (int rows : rowChoices) {
+            int cols = 32 * (1 + rnd.nextInt(6));
+            int n = MatrixWeights.BLOCKED_MIN_ROWS + rnd.nextInt(90);
+            Tensor t = RandomWeights.tensor("w", type, rows, cols, rnd, ARENA);
+            MatrixWeights w = MatrixWeights.of(t);
+            float[] x = RandomWeights.floats(n * cols, rnd), out = new float[n * rows], java = new float[n * rows];
+            Int8Prefill.multiply(w, x, n, out);
+            Int8Prefill.reference(w, Int8Prefill.quantize(x, cols, 0, n), 0, rows, 0, java);
+            assertThat(out).as("seed %d: %s %d×%d, %d tokens", seed, type, rows, cols, n).containsExactly(java);
+        }
+    }
+
+    /**
      * Each input value moves by at most half its block's step d/2 when quantized, so an output moves by at most
      * Σ_k |w_k| · d_b / 2 beyond f32 rounding: the int8 product is the exact one up to that, whatever the shape.
      */

@@ -24,6 +24,18 @@ class ParallelTest {
     }
 
     @Test
+    void noBodyIsHandedAnEmptyRange() {
+        // Sizes whose chunk rounding leaves trailing chunks empty (27 in 8 chunks of 4) among the rest.
+        for (int n = 1; n <= 300; n++) {
+            int size = n;
+            Parallel.forRange(n, 1, (from, to) -> {
+                if (!(0 <= from && from < to && to <= size))
+                    throw new AssertionError("range [" + from + ", " + to + ") of " + size);
+            });
+        }
+    }
+
+    @Test
     void nestedRegionsRunInline() {
         AtomicIntegerArray hits = new AtomicIntegerArray(64 * 64);
         Parallel.forRange(64, 1, (a, b) -> {
