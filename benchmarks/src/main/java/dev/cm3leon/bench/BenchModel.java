@@ -34,6 +34,11 @@ final class BenchModel implements AutoCloseable {
 
     /** @param model a path, or empty for a synthetic model of {@code size}; @param quantize none, q8_0 or q4_0 */
     static BenchModel open(String model, String size, String quantize) {
+        return open(model, size, quantize, "f32");
+    }
+
+    /** As {@link #open(String, String, String)}, the KV cache's elements {@code kvCache} (f32 or bf16). */
+    static BenchModel open(String model, String size, String quantize, String kvCache) {
         Path temp = null;
         Path path;
         try {
@@ -46,7 +51,7 @@ final class BenchModel implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        EngineOptions options = new EngineOptions("cpu", false, null).quantize(quantize);
+        EngineOptions options = new EngineOptions("cpu", false, null).quantize(quantize).withKvCache(kvCache);
         TensorSource source;
         ModelConfig config;
         if (path.toString().endsWith(".gguf")) {

@@ -23,7 +23,10 @@ import java.util.concurrent.TimeUnit;
 /**
  * One decode step for 1, 2 or 3 streams together (CFG and contrastive decoding run 2–3 streams): every weight is read
  * once per step for all of them. The score is steps per second; {@code bytes} is the weight bandwidth achieved, to set
- * against {@link StreamingReadBenchmark}. Caches are rewound every 256 positions so the context stays short.
+ * against {@link StreamingReadBenchmark}. Each stream first holds {@code context} positions (a prompt, or an image
+ * part-way: 1024 at the end of a 32×32 grid), then decodes 256 more before it is rewound to them, so the steps
+ * measured attend to {@code context} to {@code context + 256} positions; {@code context = 0} against 1024 is the cost
+ * of attention and KV reads growing over an image.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
@@ -45,13 +48,28 @@ public class DecodeBenchmark {
     @Param({"1", "2", "3"})
     public int streams;
 
+    @Param({"0"})
+    public int context;
+
+    /** The KV cache's elements: f32 or bf16. */
+    @Param({"f32"})
+    public String kvCache;
+
     private BenchModel m;
     private final List<KvCache> caches = new ArrayList<>();
 
     @Setup(Level.Trial)
     public void setUp() {
-        m = BenchModel.open(model, size, quantize);
-        for (int s = 0; s < streams; s++) caches.add(m.engine.newCache(256));
+        m = BenchModel.open(model, size, quantize, kvCache);
+        int[] prompt = new int[context];
+        for (int i = 0; i < context; i++) prompt[i] = 3 + i % 1000;
+        List<StreamStep> prefill = new ArrayList<>();
+        for (int s = 0; s < streams; s++) {
+            KvCache c = m.engine.newCache(context + 256);
+            caches.add(c);
+            if (context > 0) prefill.add(new StreamStep(c, prompt, StreamStep.Logits.NONE));
+        }
+        if (!prefill.isEmpty()) m.engine.forward(prefill);
     }
 
     @TearDown(Level.Trial)
@@ -65,7 +83,7 @@ public class DecodeBenchmark {
         List<StreamStep> batch = new ArrayList<>(streams);
         for (int s = 0; s < streams; s++) {
             KvCache c = caches.get(s);
-            if (c.length() == c.capacity()) c.truncate(0);
+            if (c.length() == c.capacity()) c.truncate(context);
             batch.add(StreamStep.last(c, 3 + s + c.length()));
         }
         traffic.bytes += m.engine.weightBytesPerStep();

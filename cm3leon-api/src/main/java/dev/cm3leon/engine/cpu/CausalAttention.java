@@ -13,12 +13,13 @@ import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /**
- * Causal attention of one query against the cached keys and values of its stream, with an online softmax: keys are
- * visited in blocks of {@link #BLOCK}, the running maximum and sum rescale what was accumulated so far. Memory is one
- * block of scores per call, whatever the context length, so a long prefill needs no [T, T] matrix.
+ * Causal attention of queries against the cached keys and values of their stream, with an online softmax: keys are
+ * visited in blocks, the running maximum and sum rescale what was accumulated so far. Memory is one block of scores
+ * per call, whatever the context length, so a long prefill needs no [T, T] matrix. A decode row takes all its heads
+ * at once in pieces of positions ({@link #attendPiece}); a prompt's rows take one head at a time, several queries
+ * together ({@link #attendQueries}).
  */
 final class CausalAttention {
-    static final int BLOCK = 64;
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final int L = F.length();
     private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
@@ -28,45 +29,166 @@ final class CausalAttention {
     }
 
     /**
-     * {@code out[outOff, +hd) = softmax(q·Kᵀ·scale) · V} over positions {@code [0, ctx)}, where position j's key is
-     * the f32s {@code [j·kvDim + kvOff, +hd)} of {@code keys} (likewise values). {@code scores} holds at least
-     * {@link #BLOCK} floats. With {@code bf16}, keys and values are bf16 (two bytes each), widened as they are read.
+     * Positions one piece of a decode query's attention covers. Fixed, so that a row's result depends on its context
+     * length only, never on the thread count or on the other rows of the pass (seeded requests give the same bits
+     * alone and batched).
      */
-    static void attend(float[] q, int qOff, MemorySegment keys, MemorySegment values, int kvOff, int kvDim, int ctx,
-                       int hd, float scale, float[] out, int outOff, float[] scores) {
-        attend(q, qOff, keys, values, kvOff, kvDim, ctx, hd, scale, out, outOff, scores, false);
+    static final int DECODE_CHUNK = 128;
+
+    /** Positions of one block of scores in {@link #attendPiece}. */
+    static final int PIECE_BLOCK = 32;
+
+    /** Floats of one piece's partial result: sums [heads·hd], then max [heads], then the softmax sum [heads]. */
+    static int pieceSize(int heads, int hd) {
+        return heads * hd + 2 * heads;
     }
 
-    static void attend(float[] q, int qOff, MemorySegment keys, MemorySegment values, int kvOff, int kvDim, int ctx,
-                       int hd, float scale, float[] out, int outOff, float[] scores, boolean bf16) {
-        int es = bf16 ? 2 : Float.BYTES;
-        Arrays.fill(out, outOff, outOff + hd, 0f);
-        float max = Float.NEGATIVE_INFINITY, sum = 0f;
-        for (int j0 = 0; j0 < ctx; j0 += BLOCK) {
-            int len = Math.min(BLOCK, ctx - j0);
-            float blockMax = Float.NEGATIVE_INFINITY;
-            for (int j = 0; j < len; j++) {
-                long at = ((long) (j0 + j) * kvDim + kvOff) * es;
-                float s = (bf16 ? dotBf16(q, qOff, keys, at, hd) : dot(q, qOff, keys, at, hd)) * scale;
-                scores[j] = s;
-                blockMax = Math.max(blockMax, s);
+    /** Scratch for {@link #attendPiece}: [heads, PIECE_BLOCK] scores, then the query's values in pair order. */
+    static float[] pieceScratch(int heads, int hd) {
+        return new float[heads * PIECE_BLOCK + heads * hd];
+    }
+
+    /**
+     * Whether a piece over a bf16 cache keeps its sums in pair order: within each 2L values, the L even-indexed ones,
+     * then the L odd-indexed ones. That is how one 32-bit lane of a load holds two bf16 values, so each widens with a
+     * shift or a mask, no shuffle ({@link #dotPairs}); {@link #mergePieces} restores the order.
+     */
+    static boolean inPairOrder(boolean bf16, int hd) {
+        return bf16 && hd % (2 * L) == 0;
+    }
+
+    /**
+     * All heads of one query row over positions [p0, p1) of its cache, unnormalised: {@code piece[off + h·hd, +hd) =
+     * Σ_j exp(s_hj − m_h) · V_j}, with m_h the largest score (at {@code off + heads·hd + h}) and Σ_j exp(s_hj − m_h)
+     * after it (at {@code off + heads·hd + heads + h}); {@link #mergePieces} joins a row's pieces. Every head of a
+     * position is read at once, so the walk runs through the cache row after row; head by head it would stride a
+     * whole row (kvDim values) from key to key, a new page each time, where the prefetchers stop.
+     */
+    static void attendPiece(float[] q, int qOff, int heads, int group, int hd, MemorySegment keys, MemorySegment values,
+                            int kvDim, int p0, int p1, float scale, boolean bf16, float[] piece, int off, float[] scores) {
+        int es = bf16 ? 2 : Float.BYTES, maxAt = off + heads * hd, sumAt = maxAt + heads;
+        boolean pairs = inPairOrder(bf16, hd);
+        if (pairs) {
+            // The query in pair order too, after the scores: its even values, then its odd ones, per 2L.
+            int at = heads * PIECE_BLOCK;
+            for (int i = 0; i < heads * hd; i++) scores[at + pairIndex(i, hd)] = q[qOff + i];
+            q = scores;
+            qOff = at;
+        }
+        long rowBytes = (long) kvDim * es, headBytes = (long) hd * es;
+        int kvHeads = heads / group;
+        Arrays.fill(piece, off, off + pieceSize(heads, hd), 0f);
+        Arrays.fill(piece, maxAt, maxAt + heads, Float.NEGATIVE_INFINITY);
+        for (int j0 = p0; j0 < p1; j0 += PIECE_BLOCK) {
+            int len = Math.min(PIECE_BLOCK, p1 - j0);
+            long first = (long) j0 * rowBytes;
+            for (int j = 0; j < len; j++) {                                  // scores [heads, len]: row by row
+                long row = first + j * rowBytes;
+                for (int kh = 0, h = 0; kh < kvHeads; kh++) {                  // the group of query heads of a kv head
+                    long at = row + kh * headBytes;
+                    for (int g = 0; g < group; g++, h++) {
+                        float d = pairs ? dotPairs(q, qOff + h * hd, keys, at, hd)
+                                : bf16 ? dotBf16(q, qOff + h * hd, keys, at, hd) : dot(q, qOff + h * hd, keys, at, hd);
+                        scores[h * PIECE_BLOCK + j] = d * scale;
+                    }
+                }
             }
-            if (blockMax > max) {
-                // A larger maximum: what was summed so far was exponentiated against the old one.
-                float rescale = (float) Math.exp(max - blockMax);
-                sum *= rescale;
-                if (max != Float.NEGATIVE_INFINITY) CpuOps.scale(out, outOff, hd, rescale);
-                max = blockMax;
+            for (int h = 0; h < heads; h++) {                                // online softmax per head
+                float blockMax = Float.NEGATIVE_INFINITY, max = piece[maxAt + h];
+                for (int j = 0; j < len; j++) blockMax = Math.max(blockMax, scores[h * PIECE_BLOCK + j]);
+                if (blockMax > max) {
+                    // A larger maximum: what was summed so far was exponentiated against the old one.
+                    if (max != Float.NEGATIVE_INFINITY) {
+                        float rescale = (float) Math.exp(max - blockMax);
+                        piece[sumAt + h] *= rescale;
+                        CpuOps.scale(piece, off + h * hd, hd, rescale);
+                    }
+                    max = blockMax;
+                    piece[maxAt + h] = max;
+                }
+                piece[sumAt + h] += exponentials(scores, h * PIECE_BLOCK, len, max);
             }
-            for (int j = 0; j < len; j++) {
-                float p = (float) Math.exp(scores[j] - max);
-                sum += p;
-                long at = ((long) (j0 + j) * kvDim + kvOff) * es;
-                if (bf16) axpyBf16(p, values, at, out, outOff, hd);
-                else axpy(p, values, at, out, outOff, hd);
+            for (int j = 0; j < len; j++) {                                  // values, row by row
+                long row = first + j * rowBytes;
+                for (int kh = 0, h = 0; kh < kvHeads; kh++) {
+                    long at = row + kh * headBytes;
+                    for (int g = 0; g < group; g++, h++) {
+                        float pj = scores[h * PIECE_BLOCK + j];
+                        if (pairs) axpyPairs(pj, values, at, piece, off + h * hd, hd);
+                        else if (bf16) axpyBf16(pj, values, at, piece, off + h * hd, hd);
+                        else axpy(pj, values, at, piece, off + h * hd, hd);
+                    }
+                }
             }
         }
-        CpuOps.scale(out, outOff, hd, 1f / sum);
+    }
+
+    /**
+     * out[outOff + h·hd, +hd) = softmax attention of one row, from its {@code count} pieces at {@code piece[off +
+     * i·pieceSize]} (consecutive position ranges, in order): each piece's sums rescaled to the largest maximum. {@code
+     * pairs}: the pieces' sums are in pair order ({@link #inPairOrder}).
+     */
+    static void mergePieces(float[] piece, int off, int count, int heads, int hd, boolean pairs, float[] out, int outOff) {
+        int size = pieceSize(heads, hd);
+        for (int h = 0; h < heads; h++) {
+            float max = Float.NEGATIVE_INFINITY;
+            for (int i = 0; i < count; i++) max = Math.max(max, piece[off + i * size + heads * hd + h]);
+            float sum = 0f;
+            Arrays.fill(out, outOff + h * hd, outOff + h * hd + hd, 0f);
+            for (int i = 0; i < count; i++) {
+                int at = off + i * size;
+                float w = count == 1 ? 1f : (float) Math.exp(piece[at + heads * hd + h] - max);
+                sum += w * piece[at + heads * hd + heads + h];
+                for (int d = 0; d < hd; d++) out[outOff + h * hd + d] += w * piece[at + h * hd + (pairs ? pairIndex(d, hd) : d)];
+            }
+            CpuOps.scale(out, outOff + h * hd, hd, 1f / sum);
+        }
+    }
+
+    /** Where value i of a head's hd (i within [0, hd) of any head, hd a multiple of 2L) sits in pair order. */
+    private static int pairIndex(int i, int hd) {
+        int r = i % (2 * L);
+        return i - r + (r % 2 == 0 ? r / 2 : L + r / 2);
+    }
+
+    /** Σ q[qOff+i] · bf16 s[at + 2i] for i &lt; n, q in pair order, n a multiple of 2L. */
+    static float dotPairs(float[] q, int qOff, MemorySegment s, long at, int n) {
+        FloatVector even = FloatVector.zero(F), odd = FloatVector.zero(F);
+        for (int c = 0; c < n; c += 2 * L) {
+            IntVector w = IntVector.fromMemorySegment(I, s, at + 2L * c, ByteOrder.LITTLE_ENDIAN);
+            even = FloatVector.fromArray(F, q, qOff + c).fma(w.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), even);
+            odd = FloatVector.fromArray(F, q, qOff + c + L).fma(w.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats(), odd);
+        }
+        return even.add(odd).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** y[yOff+i] += a · bf16 s[at + 2i] for i &lt; n, y in pair order, n a multiple of 2L. */
+    static void axpyPairs(float a, MemorySegment s, long at, float[] y, int yOff, int n) {
+        FloatVector av = FloatVector.broadcast(F, a);
+        for (int c = 0; c < n; c += 2 * L) {
+            IntVector w = IntVector.fromMemorySegment(I, s, at + 2L * c, ByteOrder.LITTLE_ENDIAN);
+            w.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(av, FloatVector.fromArray(F, y, yOff + c)).intoArray(y, yOff + c);
+            w.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats().fma(av, FloatVector.fromArray(F, y, yOff + c + L))
+                    .intoArray(y, yOff + c + L);
+        }
+    }
+
+    /** scores[off + j] = exp(scores[off + j] − max) for j &lt; len, a vector at a time; returns their sum. */
+    static float exponentials(float[] scores, int off, int len, float max) {
+        FloatVector m = FloatVector.broadcast(F, max), acc = FloatVector.zero(F);
+        int j = 0;
+        for (int upper = F.loopBound(len); j < upper; j += L) {
+            FloatVector p = FloatVector.fromArray(F, scores, off + j).sub(m).lanewise(VectorOperators.EXP);
+            p.intoArray(scores, off + j);
+            acc = acc.add(p);
+        }
+        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (; j < len; j++) {
+            float p = (float) Math.exp(scores[off + j] - max);
+            scores[off + j] = p;
+            sum += p;
+        }
+        return sum;
     }
 
     /** Queries of one prompt that {@link #attendQueries} takes at once (their keys are transposed once for all). */

@@ -415,9 +415,12 @@ public final class CpuEngine implements Engine {
     }
 
     /**
-     * Each query row against its stream's cache (already holding this step's keys); parallel over rows × heads. Rows
-     * of a prompt (a stream's step of at least {@link MatrixWeights#BLOCKED_MIN_ROWS} tokens, as for the products) go
-     * {@link CausalAttention#QUERY_BLOCK} consecutive queries at a time through {@link CausalAttention#attendQueries}.
+     * Each query row against its stream's cache (already holding this step's keys). Rows of a prompt (a stream's step
+     * of at least {@link MatrixWeights#BLOCKED_MIN_ROWS} tokens, as for the products) go {@link CausalAttention#QUERY_BLOCK}
+     * consecutive queries and one head at a time through {@link CausalAttention#attendQueries}; any other row (a
+     * decode step, a short verification window) goes all heads at once through {@link CausalAttention#attendPiece}, in
+     * pieces of {@link CausalAttention#DECODE_CHUNK} positions, so a long context splits across threads and each
+     * piece reads the cache front to back. Parallel over both kinds of task.
      */
     private void attention(int layer, float[] q, float[] att, int[] queryRows, Batch b) {
         int heads = c.numHeads(), hd = c.headDim(), kvDim = c.kvDim(), qDim = c.qDim();
@@ -425,35 +428,52 @@ public final class CpuEngine implements Engine {
         float scale = (float) (1.0 / Math.sqrt(hd));
         int[] stepRows = new int[b.caches.length];
         for (int st : b.streamOf) stepRows[st]++;
-        // Runs of query rows: [start, end) of queryRows, one stream's consecutive prompt rows, or a single row.
-        List<int[]> runs = new ArrayList<>();
+        // Prompt runs: [start, end) of queryRows, one stream's consecutive prompt rows. Pieces: {row index, p0, p1}.
+        List<int[]> runs = new ArrayList<>(), pieces = new ArrayList<>();
+        List<int[]> pieceRows = new ArrayList<>();                     // {row index, first piece, count, bf16}
         for (int i = 0; i < queryRows.length; ) {
             int st = b.streamOf[queryRows[i]], end = i + 1;
             if (stepRows[st] >= MatrixWeights.BLOCKED_MIN_ROWS) {
                 while (end < queryRows.length && end - i < CausalAttention.QUERY_BLOCK && b.streamOf[queryRows[end]] == st
                         && queryRows[end] == queryRows[end - 1] + 1) end++;
+                runs.add(new int[]{i, end});
+            } else {
+                int ctx = b.posOf[queryRows[i]] + 1, firstPiece = pieces.size();
+                for (int p0 = 0; p0 < ctx; p0 += CausalAttention.DECODE_CHUNK) {
+                    pieces.add(new int[]{i, p0, Math.min(ctx, p0 + CausalAttention.DECODE_CHUNK)});
+                }
+                pieceRows.add(new int[]{i, firstPiece, pieces.size() - firstPiece, b.caches[st].bf16() ? 1 : 0});
             }
-            runs.add(new int[]{i, end});
             i = end;
         }
-        Parallel.forRange(runs.size() * heads, 1, (from, to) -> {
-            float[] scores = new float[CausalAttention.BLOCK];
-            float[] scratch = CausalAttention.queryScratch(hd);
+        int pieceSize = CausalAttention.pieceSize(heads, hd), promptTasks = runs.size() * heads;
+        float[] partial = new float[pieces.size() * pieceSize];
+        Parallel.forRange(promptTasks + pieces.size(), 1, (from, to) -> {
+            float[] scratch = null, pieceScratch = null;
             int[] ctx = new int[CausalAttention.QUERY_BLOCK];
             for (int task = from; task < to; task++) {
-                int[] run = runs.get(task / heads);
-                int h = task % heads, i = run[0], count = run[1] - run[0], r = queryRows[i];
-                CpuKvCache cache = b.caches[b.streamOf[r]];
-                if (stepRows[b.streamOf[r]] >= MatrixWeights.BLOCKED_MIN_ROWS) {
+                if (task < promptTasks) {
+                    int[] run = runs.get(task / heads);
+                    int h = task % heads, i = run[0], count = run[1] - run[0];
+                    CpuKvCache cache = b.caches[b.streamOf[queryRows[i]]];
+                    if (scratch == null) scratch = CausalAttention.queryScratch(hd);
                     for (int g = 0; g < count; g++) ctx[g] = b.posOf[queryRows[i + g]] + 1;
                     CausalAttention.attendQueries(q, i * qDim + h * hd, qDim, count, ctx, cache.keys(layer), cache.values(layer),
                             (h / group) * hd, kvDim, hd, scale, att, i * qDim + h * hd, scratch, cache.bf16());
                 } else {
-                    CausalAttention.attend(q, i * qDim + h * hd, cache.keys(layer), cache.values(layer), (h / group) * hd, kvDim,
-                            b.posOf[r] + 1, hd, scale, att, i * qDim + h * hd, scores, cache.bf16());
+                    int p = task - promptTasks;
+                    int[] piece = pieces.get(p);
+                    CpuKvCache cache = b.caches[b.streamOf[queryRows[piece[0]]]];
+                    if (pieceScratch == null) pieceScratch = CausalAttention.pieceScratch(heads, hd);
+                    CausalAttention.attendPiece(q, piece[0] * qDim, heads, group, hd, cache.keys(layer), cache.values(layer),
+                            kvDim, piece[1], piece[2], scale, cache.bf16(), partial, p * pieceSize, pieceScratch);
                 }
             }
         });
+        for (int[] row : pieceRows) {
+            CausalAttention.mergePieces(partial, row[1] * pieceSize, row[2], heads, hd,
+                    CausalAttention.inPairOrder(row[3] == 1, hd), att, row[0] * qDim);
+        }
     }
 
     @Override

@@ -12,36 +12,64 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** The online-softmax attention against the textbook two-pass softmax, in double. */
 class CausalAttentionTest {
-    @ParameterizedTest(name = "ctx {0}, head dim {1}, kv width {2}")
-    @CsvSource({"1, 16, 16", "5, 3, 7", "63, 16, 32", "64, 8, 8", "65, 64, 128", "200, 20, 40", "517, 128, 256"})
-    void matchesTheTwoPassSoftmax(int ctx, int hd, int kvDim) {
-        Random rnd = new Random(ctx * 131L + hd);
-        float[] q = RandomWeights.floats(hd + 3, rnd);
+    /**
+     * A decode row, all heads at once, in pieces of {@link CausalAttention#DECODE_CHUNK} positions merged: each head
+     * against the two-pass softmax over the whole context (fresh random values, the seed in the message; large scores
+     * in some blocks move the running maximum). Query heads share kv heads in groups, as with GQA. With bf16 the
+     * reference uses what the cache holds, widened.
+     */
+    @ParameterizedTest(name = "ctx {0}, {1} heads in groups of {2}, head dim {3}, bf16 {4}")
+    @CsvSource({"1, 1, 1, 16, false", "5, 3, 1, 3, false", "31, 4, 2, 8, false", "33, 2, 1, 64, false",
+            "128, 4, 4, 16, false", "129, 8, 2, 64, false", "517, 6, 3, 20, false", "1030, 4, 1, 64, false",
+            "1, 2, 2, 16, true", "65, 4, 2, 64, true", "300, 8, 1, 128, true", "1030, 4, 2, 64, true", "40, 3, 1, 24, true"})
+    void decodeRowsInPiecesMatchTheTwoPassSoftmax(int ctx, int heads, int group, int hd, boolean bf16) {
+        long seed = new Random().nextLong();
+        Random rnd = new Random(seed);
+        int kvDim = heads / group * hd, qOff = 3;
+        float[] q = RandomWeights.floats(qOff + heads * hd, rnd);
         float[] keys = RandomWeights.floats(ctx * kvDim, rnd), values = RandomWeights.floats(ctx * kvDim, rnd);
-        // Large scores in some blocks make the running maximum move.
         for (int i = 0; i < keys.length; i += 97) keys[i] *= 20;
-        int kvOff = kvDim - hd;
         float scale = (float) (1 / Math.sqrt(hd));
-        float[] out = new float[hd + 5];
+        int pieces = (ctx + CausalAttention.DECODE_CHUNK - 1) / CausalAttention.DECODE_CHUNK, size = CausalAttention.pieceSize(heads, hd);
+        float[] partial = new float[7 + pieces * size], out = new float[5 + heads * hd];
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment k = arena.allocate(4L * keys.length, 64), v = arena.allocate(4L * values.length, 64);
-            MemorySegment.copy(keys, 0, k, ValueLayout.JAVA_FLOAT, 0, keys.length);
-            MemorySegment.copy(values, 0, v, ValueLayout.JAVA_FLOAT, 0, values.length);
-            CausalAttention.attend(q, 3, k, v, kvOff, kvDim, ctx, hd, scale, out, 5, new float[CausalAttention.BLOCK]);
+            int es = bf16 ? 2 : 4;
+            MemorySegment k = arena.allocate((long) es * keys.length, 64), v = arena.allocate((long) es * values.length, 64);
+            for (int i = 0; i < keys.length; i++) {
+                if (bf16) {
+                    k.set(ValueLayout.JAVA_SHORT_UNALIGNED, 2L * i, CpuKvCache.toBf16(keys[i]));
+                    v.set(ValueLayout.JAVA_SHORT_UNALIGNED, 2L * i, CpuKvCache.toBf16(values[i]));
+                    keys[i] = Float.intBitsToFloat((k.get(ValueLayout.JAVA_SHORT_UNALIGNED, 2L * i) & 0xFFFF) << 16);
+                    values[i] = Float.intBitsToFloat((v.get(ValueLayout.JAVA_SHORT_UNALIGNED, 2L * i) & 0xFFFF) << 16);
+                } else {
+                    k.setAtIndex(ValueLayout.JAVA_FLOAT, i, keys[i]);
+                    v.setAtIndex(ValueLayout.JAVA_FLOAT, i, values[i]);
+                }
+            }
+            float[] scratch = CausalAttention.pieceScratch(heads, hd);
+            for (int p = 0; p < pieces; p++) {
+                int p0 = p * CausalAttention.DECODE_CHUNK;
+                CausalAttention.attendPiece(q, qOff, heads, group, hd, k, v, kvDim, p0, Math.min(ctx, p0 + CausalAttention.DECODE_CHUNK),
+                        scale, bf16, partial, 7 + p * size, scratch);
+            }
+            CausalAttention.mergePieces(partial, 7, pieces, heads, hd, CausalAttention.inPairOrder(bf16, hd), out, 5);
         }
-
-        double[] s = new double[ctx];
-        double max = Double.NEGATIVE_INFINITY, sum = 0;
-        for (int j = 0; j < ctx; j++) {
-            for (int i = 0; i < hd; i++) s[j] += (double) q[3 + i] * keys[j * kvDim + kvOff + i];
-            s[j] *= scale;
-            max = Math.max(max, s[j]);
-        }
-        for (int j = 0; j < ctx; j++) sum += Math.exp(s[j] - max);
-        for (int i = 0; i < hd; i++) {
-            double o = 0;
-            for (int j = 0; j < ctx; j++) o += Math.exp(s[j] - max) / sum * values[j * kvDim + kvOff + i];
-            assertThat((double) out[5 + i]).as("dim %d", i).isCloseTo(o, org.assertj.core.data.Offset.offset(2e-5));
+        for (int h = 0; h < heads; h++) {
+            int kvOff = h / group * hd;
+            double[] s = new double[ctx];
+            double max = Double.NEGATIVE_INFINITY, sum = 0;
+            for (int j = 0; j < ctx; j++) {
+                for (int i = 0; i < hd; i++) s[j] += (double) q[qOff + h * hd + i] * keys[j * kvDim + kvOff + i];
+                s[j] *= scale;
+                max = Math.max(max, s[j]);
+            }
+            for (int j = 0; j < ctx; j++) sum += Math.exp(s[j] - max);
+            for (int i = 0; i < hd; i++) {
+                double o = 0;
+                for (int j = 0; j < ctx; j++) o += Math.exp(s[j] - max) / sum * values[j * kvDim + kvOff + i];
+                assertThat((double) out[5 + h * hd + i]).as("seed %d: head %d, dim %d", seed, h, i)
+                        .isCloseTo(o, org.assertj.core.data.Offset.offset(2e-5));
+            }
         }
     }
 
@@ -103,43 +131,6 @@ class CausalAttentionTest {
                 assertThat((double) out[5 + g * qStride + i]).as("seed %d: query %d, dim %d", seed, g, i)
                         .isCloseTo(o, org.assertj.core.data.Offset.offset(2e-5));
             }
-        }
-    }
-
-    @ParameterizedTest(name = "bf16, ctx {0}, head dim {1}, kv width {2}")
-    @CsvSource({"1, 16, 16", "5, 3, 7", "65, 64, 128", "517, 128, 256"})
-    void withBf16KeysAndValuesMatchesTheTwoPassSoftmaxOfTheRoundedValues(int ctx, int hd, int kvDim) {
-        java.util.SplittableRandom rnd = new java.util.SplittableRandom();
-        float[] q = new float[hd + 3], keys = new float[ctx * kvDim], values = new float[ctx * kvDim];
-        for (float[] a : new float[][]{q, keys, values}) for (int i = 0; i < a.length; i++) a[i] = (float) rnd.nextGaussian();
-        int kvOff = kvDim - hd;
-        float scale = (float) (1 / Math.sqrt(hd));
-        float[] out = new float[hd + 5];
-        float[] k16 = new float[keys.length], v16 = new float[values.length];   // what the cache holds, widened
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment k = arena.allocate(2L * keys.length, 64), v = arena.allocate(2L * values.length, 64);
-            for (int i = 0; i < keys.length; i++) {
-                k.set(ValueLayout.JAVA_SHORT_UNALIGNED, 2L * i, CpuKvCache.toBf16(keys[i]));
-                v.set(ValueLayout.JAVA_SHORT_UNALIGNED, 2L * i, CpuKvCache.toBf16(values[i]));
-                k16[i] = Float.intBitsToFloat((k.get(ValueLayout.JAVA_SHORT_UNALIGNED, 2L * i) & 0xFFFF) << 16);
-                v16[i] = Float.intBitsToFloat((v.get(ValueLayout.JAVA_SHORT_UNALIGNED, 2L * i) & 0xFFFF) << 16);
-                // Round to nearest: within half a bf16 ulp (8-bit mantissa) of the f32.
-                assertThat((double) Math.abs(k16[i] - keys[i])).isLessThanOrEqualTo(Math.abs(keys[i]) / 256.0);
-            }
-            CausalAttention.attend(q, 3, k, v, kvOff, kvDim, ctx, hd, scale, out, 5, new float[CausalAttention.BLOCK], true);
-        }
-        double[] s = new double[ctx];
-        double max = Double.NEGATIVE_INFINITY, sum = 0;
-        for (int j = 0; j < ctx; j++) {
-            for (int i = 0; i < hd; i++) s[j] += (double) q[3 + i] * k16[j * kvDim + kvOff + i];
-            s[j] *= scale;
-            max = Math.max(max, s[j]);
-        }
-        for (int j = 0; j < ctx; j++) sum += Math.exp(s[j] - max);
-        for (int i = 0; i < hd; i++) {
-            double o = 0;
-            for (int j = 0; j < ctx; j++) o += Math.exp(s[j] - max) / sum * v16[j * kvDim + kvOff + i];
-            assertThat((double) out[5 + i]).as("dim %d", i).isCloseTo(o, org.assertj.core.data.Offset.offset(2e-5));
         }
     }
 
