@@ -128,6 +128,35 @@ class BatchGenerationTest {
     }
 
     @Test
+    void rowsAreReadAtMostRowsInFlightAheadAndComeOutInTheirOrder() throws Exception {
+        List<Row> input = new ArrayList<>();
+        for (int i = 0; i < PROMPTS.size(); i++) input.add(RowFactory.create("p" + i, PROMPTS.get(i), 100L + i));
+        AtomicInteger pulled = new AtomicInteger();
+        Iterator<Row> counting = new Iterator<>() {
+            final Iterator<Row> rows = input.iterator();
+
+            @Override
+            public boolean hasNext() {
+                return rows.hasNext();
+            }
+
+            @Override
+            public Row next() {
+                pulled.incrementAndGet();
+                return rows.next();
+            }
+        };
+        Iterator<Row> out = new RowGenerator(job(tmp.resolve("png")).withRowsInFlight(2), new RowGenerator.InputColumns(0, 1, -1, 2)).call(counting);
+        assertThat(pulled.get()).as("nothing read before the first row is asked for").isZero();
+        List<String> ids = new ArrayList<>();
+        while (out.hasNext()) {
+            ids.add(out.next().getString(0));
+            assertThat(pulled.get()).as("rows read after %d returned", ids.size()).isEqualTo(Math.min(PROMPTS.size(), ids.size() + 1));
+        }
+        assertThat(ids).containsExactly("p0", "p1", "p2", "p3", "p4", "p5");
+    }
+
+    @Test
     void aFailingRowCancelsTheRowsInFlightBesideIt() throws InterruptedException {
         Cm3Leon executorModel = ExecutorModels.get(DEMO);
         long onePrompt = passesOf(reference, () -> reference.textToImage(PROMPTS.getFirst()).seed(1).generate());
