@@ -18,6 +18,7 @@ import java.util.Map;
  * <pre>
  * --model DIR --input PATH --output DIR [--task text-to-image|caption] [--format parquet|csv|json]
  * [--seed N] [--guidance G] [--temperature T] [--top-p P] [--top-k K] [--max-tokens N] [--png-dir DIR]
+ * [--rows-in-flight N]
  * </pre>
  */
 public final class BatchGenerationJob {
@@ -49,6 +50,7 @@ public final class BatchGenerationJob {
         if (a.containsKey("--top-k")) job = job.withTopK(Integer.parseInt(a.get("--top-k")));
         if (a.containsKey("--max-tokens")) job = job.withMaxTokens(Integer.parseInt(a.get("--max-tokens")));
         if (a.containsKey("--png-dir")) job = job.withPngDir(a.get("--png-dir"));
+        if (a.containsKey("--rows-in-flight")) job = job.withRowsInFlight(Integer.parseInt(a.get("--rows-in-flight")));
         String format = a.getOrDefault("--format", formatOf(input));
         Dataset<Row> rows = read(spark, input, format);
         // CSV and JSON readers infer small integers as int

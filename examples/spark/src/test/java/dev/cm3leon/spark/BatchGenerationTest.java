@@ -105,6 +105,84 @@ class BatchGenerationTest {
     }
 
     @Test
+    void rowsInFlightSharePassesAndGiveTheTableOfOneRowAtATime() throws IOException {
+        Cm3Leon executorModel = ExecutorModels.get(DEMO);
+        Path alone = tmp.resolve("alone"), together = tmp.resolve("together");
+        long before = executorModel.generationLoop().stats().passes();
+        BatchGeneration.run(prompts(), job(tmp.resolve("png-alone")).withRowsInFlight(1)).write().parquet(alone.toString());
+        long passesAlone = executorModel.generationLoop().stats().passes() - before;
+        before = executorModel.generationLoop().stats().passes();
+        BatchGeneration.run(prompts(), job(tmp.resolve("png-together")).withRowsInFlight(4)).write().parquet(together.toString());
+        long passesTogether = executorModel.generationLoop().stats().passes() - before;
+        System.out.printf("%d rows in 2 tasks: %d engine passes one row at a time per task, %d with 4 rows in flight%n",
+                PROMPTS.size(), passesAlone, passesTogether);
+
+        Map<String, Row> a = byId(alone), b = byId(together);
+        assertThat(b.keySet()).isEqualTo(a.keySet()).hasSize(PROMPTS.size());
+        for (String id : a.keySet()) {
+            assertThat(b.get(id).getLong(2)).isEqualTo(a.get(id).getLong(2));
+            assertThat((byte[]) b.get(id).get(3)).as(id).isEqualTo((byte[]) a.get(id).get(3));
+            assertThat(Files.readAllBytes(Path.of(b.get(id).getString(9)))).isEqualTo((byte[]) a.get(id).get(3));
+        }
+        assertThat(passesTogether).as("rows of a task decoding in the same passes").isLessThan(passesAlone);
+    }
+
+    @Test
+    void rowsAreReadAtMostRowsInFlightAheadAndComeOutInTheirOrder() throws Exception {
+        List<Row> input = new ArrayList<>();
+        for (int i = 0; i < PROMPTS.size(); i++) input.add(RowFactory.create("p" + i, PROMPTS.get(i), 100L + i));
+        AtomicInteger pulled = new AtomicInteger();
+        Iterator<Row> counting = new Iterator<>() {
+            final Iterator<Row> rows = input.iterator();
+
+            @Override
+            public boolean hasNext() {
+                return rows.hasNext();
+            }
+
+            @Override
+            public Row next() {
+                pulled.incrementAndGet();
+                return rows.next();
+            }
+        };
+        Iterator<Row> out = new RowGenerator(job(tmp.resolve("png")).withRowsInFlight(2), new RowGenerator.InputColumns(0, 1, -1, 2)).call(counting);
+        assertThat(pulled.get()).as("nothing read before the first row is asked for").isZero();
+        List<String> ids = new ArrayList<>();
+        while (out.hasNext()) {
+            ids.add(out.next().getString(0));
+            assertThat(pulled.get()).as("rows read after %d returned", ids.size()).isEqualTo(Math.min(PROMPTS.size(), ids.size() + 1));
+        }
+        assertThat(ids).containsExactly("p0", "p1", "p2", "p3", "p4", "p5");
+    }
+
+    @Test
+    void aFailingRowCancelsTheRowsInFlightBesideIt() throws InterruptedException {
+        Cm3Leon executorModel = ExecutorModels.get(DEMO);
+        long onePrompt = passesOf(reference, () -> reference.textToImage(PROMPTS.getFirst()).seed(1).generate());
+        StructType nullablePrompt = DataTypes.createStructType(List.of(DataTypes.createStructField("id", DataTypes.StringType, false),
+                DataTypes.createStructField("prompt", DataTypes.StringType, true)));
+        List<Row> rows = List.of(RowFactory.create("f0", PROMPTS.get(0)), RowFactory.create("f1", PROMPTS.get(1)),
+                RowFactory.create("f2", PROMPTS.get(2)), RowFactory.create("f3", null));
+        Dataset<Row> input = spark.createDataFrame(rows, nullablePrompt).coalesce(1);
+        long before = executorModel.generationLoop().stats().passes();
+        // every attempt starts f0–f2, then f3 fails: Spark gives up after 4 attempts
+        assertThatThrownBy(() -> BatchGeneration.run(input, job(tmp.resolve("png")).withRowsInFlight(4)).collectAsList())
+                .hasStackTraceContaining("a row has no prompt");
+        awaitIdle(executorModel);
+        long passes = executorModel.generationLoop().stats().passes() - before;
+        // left running, the 12 requests would have taken at least one image's passes; cancelled, next to none
+        assertThat(passes).as("4 attempts × 3 cancelled rows, against %d passes for one image", onePrompt).isLessThan(onePrompt / 2);
+    }
+
+    @Test
+    void rowsInFlightBelowOneAreRefused() {
+        assertThatThrownBy(() -> JobOptions.textToImage(DEMO).withRowsInFlight(0)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("rowsInFlight must be ≥ 1, got 0");
+        assertThat(JobOptions.textToImage(DEMO).rowsInFlight()).isEqualTo(JobOptions.DEFAULT_ROWS_IN_FLIGHT);
+    }
+
+    @Test
     void aTaskKilledPartWayIsRetriedIntoTheSameTableAndLeavesNoPartialFile() throws IOException {
         Path clean = tmp.resolve("clean"), retried = tmp.resolve("retried");
         BatchGeneration.run(prompts(), job(tmp.resolve("png-clean"))).write().parquet(clean.toString());
@@ -151,7 +229,7 @@ class BatchGenerationTest {
         Path csv = tmp.resolve("prompts.csv");
         Files.writeString(csv, "id,prompt,seed\nc0,%s,5\nc1,%s,\n".formatted(PROMPTS.get(0), PROMPTS.get(1)));
         String out = BatchGenerationJob.run(spark, new String[]{"--model", DEMO, "--input", csv.toString(),
-                "--output", tmp.resolve("out").toString(), "--seed", "3", "--guidance", "1.5"});
+                "--output", tmp.resolve("out").toString(), "--seed", "3", "--guidance", "1.5", "--rows-in-flight", "2"});
         Map<String, Row> rows = byId(Path.of(out));
         assertThat(rows.keySet()).containsExactly("c0", "c1");
         assertThat(rows.get("c0").getLong(2)).isEqualTo(5);
@@ -172,7 +250,10 @@ class BatchGenerationTest {
                 .hasMessageContaining("'seed' must be bigint");
     }
 
-    /** Passes the first row through, then fails the task's first attempt: after the model has drawn two rows. */
+    /**
+     * Passes the first row through, then fails the task's first attempt: after the model has drawn two rows, with the
+     * task's other rows in flight.
+     */
     static final class FailAfterFirstRowOnFirstAttempt implements MapPartitionsFunction<Row, Row> {
         @Override
         public Iterator<Row> call(Iterator<Row> rows) {
@@ -196,6 +277,23 @@ class BatchGenerationTest {
                 }
             };
         }
+    }
+
+    static long passesOf(Cm3Leon model, Runnable work) {
+        long before = model.generationLoop().stats().passes();
+        work.run();
+        return model.generationLoop().stats().passes() - before;
+    }
+
+    /** Waits (up to 30 s) until the model's loop has no request running or waiting. */
+    static void awaitIdle(Cm3Leon model) throws InterruptedException {
+        long until = System.nanoTime() + 30_000_000_000L;
+        while (System.nanoTime() < until) {
+            var stats = model.generationLoop().stats();
+            if (stats.runningRequests() == 0 && stats.waitingRequests() == 0) return;
+            Thread.sleep(20);
+        }
+        throw new AssertionError("requests still running: " + model.generationLoop().stats());
     }
 
     static BufferedImage decode(byte[] png) throws IOException {
