@@ -6,8 +6,10 @@
 # It runs from prebuilt artifacts: the host needs no Maven and no network. On the build machine:
 #     benchmarks/gpu-bundle.sh        → benchmarks/target/gpu-bundle (jars, test classes, fixtures, a JDK 25 runtime)
 # carry that folder to the GPU host with the checkout, then:
-#     benchmarks/gpu-check.sh [all|tests|bench|hf|report]
-# Each stage fits in well under ten minutes; "all" runs them in order. Results go to $OUT/gpu-check (or
+#     benchmarks/gpu-check.sh [all|gpu|tests|bench|decode-warp|hf|report]
+# Each stage fits in well under ten minutes; "all" runs them in order, "gpu" all but hf (one call on a GPU host:
+# tests, the copy probe, each skinny-product variant alone, decode at 1/2/3 streams with the default skinny
+# product and again with the row-per-warp one it replaced, prefill 4096, one image). Results go to $OUT/gpu-check (or
 # benchmarks/target/gpu-results). The host needs a JDK 25 only if the bundle carries no jre.tar.xz; PyTorch and HF
 # transformers for the comparison (the hf stage reports itself skipped without them). cuBLAS is the libcublas.so.13
 # (else .so.12) found on the host, e.g. inside PyTorch's nvidia-cublas wheel; CM3LEON_CUBLAS overrides.
@@ -75,6 +77,13 @@ run_bench() {
   return "${PIPESTATUS[0]}"
 }
 
+run_decode_warp() {
+  echo "== decode steps again with the row-per-warp skinny product (-Dcm3leon.cuda.gemv=warp)"
+  "$JAVA_BIN" "${flags[@]}" -Dcm3leon.cuda.gemv=warp -cp "$bundle/benchmarks.jar" dev.cm3leon.bench.GpuCheck \
+    --decode-only --tag warp 2>&1 | tee "$out/bench-warp.txt"
+  return "${PIPESTATUS[0]}"
+}
+
 run_hf() {
   echo "== PyTorch SDPA and HF transformers Chameleon on the same card"
   [ -f "$out/config.json" ] || "$JAVA_BIN" "${flags[@]}" -cp "$bundle/benchmarks.jar" dev.cm3leon.bench.GpuCheck --hf-config "$out/config.json" --config-only
@@ -87,7 +96,7 @@ report() {
 import pathlib, sys
 out = pathlib.Path(sys.argv[1])
 r = {}
-for name in ("tests.txt", "bench.txt", "hf.txt"):
+for name in ("tests.txt", "bench.txt", "bench-warp.txt", "hf.txt"):
     f = out / name
     if f.exists():
         for line in f.read_text().splitlines():
@@ -108,6 +117,10 @@ for s in (1, 2, 3):
     rows.append((f"decode, {s} stream{'s' if s > 1 else ''} (ctx ≈ 580, device sampling)",
                  f"{fmt(g(f'decode_{s}_steps_per_s'))} steps/s, {fmt(g(f'decode_{s}_ms_per_step'), ' ms', 2)}, {fmt(g(f'decode_{s}_gbs'), ' GB/s', 0)} = {fmt(pct, ' %')} of copy",
                  "≥ 85 % of copy", met(None if pct is None else pct >= 85)))
+    wpct = g(f"decode_warp_{s}_pct_of_d2d")
+    if wpct is not None:
+        rows.append((f"… the same with the row-per-warp skinny product (-Dcm3leon.cuda.gemv=warp)",
+                     f"{fmt(g(f'decode_warp_{s}_steps_per_s'))} steps/s, {fmt(g(f'decode_warp_{s}_ms_per_step'), ' ms', 2)} = {fmt(wpct, ' %')} of copy", "", ""))
 rows.append(("prefill, 4096 tokens, 1 stream", f"{fmt(g('prefill_4096_tokens_per_s'), ' tok/s', 0)}, {fmt(g('prefill_4096_tflops'), ' TFLOP/s')}", "", ""))
 att, sd = g("attention_4096_ms"), g("sdpa_4096_ms")
 ratio = None if att is None or sd is None else sd / att
@@ -123,6 +136,20 @@ print("| measurement | result | target | met |")
 print("|---|---|---|---|")
 for row in rows:
     print("| " + " | ".join(row) + " |")
+gemv = {}
+for key, value in r.items():
+    if key.startswith("gemv_") and key.endswith("_pct_of_d2d"):
+        variant, shape, n = key[len("gemv_"):-len("_pct_of_d2d")].rsplit("_", 2)
+        gemv.setdefault((shape, n), {})[variant] = value
+if gemv:
+    variants = ["row_per_warp", "tiled", "tiled_staged"]
+    print()
+    print("Skinny product alone, bf16 weights, % of the copy rate (out×k, rows):")
+    print()
+    print("| shape | rows | " + " | ".join(variants) + " |")
+    print("|---|---|" + "---|" * len(variants))
+    for (shape, n), v in sorted(gemv.items(), key=lambda e: (e[0][0], int(e[0][1][1:]))):
+        print(f"| {shape} | {n[1:]} | " + " | ".join(fmt(v.get(x), " %") for x in variants) + " |")
 PY
 }
 
@@ -130,10 +157,12 @@ status=0
 case "$stage" in
   tests) run_tests || status=1 ;;
   bench) run_bench || status=1 ;;
+  decode-warp) run_decode_warp || status=1 ;;
   hf) run_hf || status=1 ;;
   report) ;;
-  all) run_tests || status=1; run_bench || status=1; run_hf || status=1 ;;
-  *) echo "usage: gpu-check.sh [all|tests|bench|hf|report]" >&2; exit 2 ;;
+  gpu) run_tests || status=1; run_bench || status=1; run_decode_warp || status=1 ;;
+  all) run_tests || status=1; run_bench || status=1; run_decode_warp || status=1; run_hf || status=1 ;;
+  *) echo "usage: gpu-check.sh [all|gpu|tests|bench|decode-warp|hf|report]" >&2; exit 2 ;;
 esac
 report | tee "$out/report.md"
 exit $status

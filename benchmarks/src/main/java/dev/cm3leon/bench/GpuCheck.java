@@ -6,6 +6,7 @@ import dev.cm3leon.checkpoint.ModelConfig;
 import dev.cm3leon.cuda.CudaDevice;
 import dev.cm3leon.cuda.CudaEngine;
 import dev.cm3leon.cuda.DeviceBuffer;
+import dev.cm3leon.cuda.ElementType;
 import dev.cm3leon.cuda.Kernels;
 import dev.cm3leon.engine.DecoderWeights;
 import dev.cm3leon.engine.EngineOptions;
@@ -29,10 +30,13 @@ import java.util.SplittableRandom;
 /**
  * The GPU benchmarks behind benchmarks/RESULTS.md, on a Chameleon-7B-shaped bf16 model of random weights: the
  * device-to-device copy bandwidth (the roofline), decode steps at 1, 2 and 3 streams, a 4096-token prefill, the
- * tensor-core prefill attention kernel alone, and one 1024-token text→image generation with 2-stream guidance.
- * Prints one {@code RESULT name value} line per figure for gpu-check.sh, which puts them next to PyTorch's.
+ * tensor-core prefill attention kernel alone, each skinny-product variant alone at the model's decode shapes, and one
+ * 1024-token text→image generation with 2-stream guidance. Prints one {@code RESULT name value} line per figure for
+ * gpu-check.sh, which puts them next to PyTorch's.
  *
- * <p>Usage: {@code GpuCheck [--layers N] [--hf-config path/config.json] [--config-only]}
+ * <p>Usage: {@code GpuCheck [--layers N] [--hf-config path/config.json] [--config-only] [--decode-only --tag NAME]}.
+ * {@code --decode-only} measures the copy and the decode steps alone, their keys named {@code decode_<tag>_<streams>_…}
+ * when a tag is given: gpu-check.sh runs it again with {@code -Dcm3leon.cuda.gemv=warp} beside the default.
  */
 public final class GpuCheck {
     private static final SplittableRandom RANDOM = new SplittableRandom(7);
@@ -43,12 +47,15 @@ public final class GpuCheck {
     public static void main(String[] args) throws IOException {
         int layers = 32;
         Path hfConfig = null;
-        boolean configOnly = false;
+        boolean configOnly = false, decodeOnly = false;
+        String tag = "";
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--layers" -> layers = Integer.parseInt(args[++i]);
                 case "--hf-config" -> hfConfig = Path.of(args[++i]);
                 case "--config-only" -> configOnly = true;
+                case "--decode-only" -> decodeOnly = true;
+                case "--tag" -> tag = args[++i] + "_";
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
@@ -61,7 +68,11 @@ public final class GpuCheck {
                     memory[0] / (double) (1L << 30), device.blasLibrary());
             double copy = device.copyBandwidth(1L << 30, 10);
             result("d2d_bandwidth_gbs", copy / 1e9);
-            attention(device, 4096, 32, 128);
+            System.out.println("skinny product of the decode steps: " + new Kernels(device, Arena.ofAuto()).gemvKernel());
+            if (!decodeOnly) {
+                attention(device, 4096, 32, 128);
+                skinnyProducts(device, config, copy);
+            }
             long t0 = System.nanoTime();
             CudaEngine engine;
             try (RandomCheckpoint weights = new RandomCheckpoint(config, 42)) {
@@ -70,9 +81,11 @@ public final class GpuCheck {
             System.out.printf(Locale.ROOT, "weights on the device: %.1f GiB per decode step, loaded in %.1f s%n",
                     engine.bytesPerStep() / (double) (1L << 30), (System.nanoTime() - t0) / 1e9);
             try (engine) {
-                for (int streams = 1; streams <= 3; streams++) decode(engine, streams, copy);
-                prefill(engine, 4096);
-                generate(engine, 1024, 3f);
+                for (int streams = 1; streams <= 3; streams++) decode(engine, streams, copy, tag);
+                if (!decodeOnly) {
+                    prefill(engine, 4096);
+                    generate(engine, 1024, 3f);
+                }
             }
         }
     }
@@ -105,7 +118,7 @@ public final class GpuCheck {
     }
 
     /** Decode steps of {@code streams} streams at a context of ~512: one pass over the weights draws one token. */
-    static void decode(CudaEngine e, int streams, double copyBandwidth) {
+    static void decode(CudaEngine e, int streams, double copyBandwidth, String tag) {
         int prompt = 512, warm = 16, steps = 128;
         List<KvCache> caches = new ArrayList<>();
         List<StreamStep> prefill = new ArrayList<>();
@@ -121,10 +134,11 @@ public final class GpuCheck {
         ModelConfig c = e.config();
         double kvBytes = (double) streams * c.numLayers() * 2 * (prompt + warm + steps / 2.0) * c.kvDim() * e.elementType().bytes;
         double bytes = e.bytesPerStep() + kvBytes;
-        result("decode_" + streams + "_ms_per_step", seconds * 1e3);
-        result("decode_" + streams + "_steps_per_s", 1 / seconds);
-        result("decode_" + streams + "_gbs", bytes / seconds / 1e9);
-        result("decode_" + streams + "_pct_of_d2d", 100 * bytes / seconds / copyBandwidth);
+        String key = "decode_" + tag + streams;
+        result(key + "_ms_per_step", seconds * 1e3);
+        result(key + "_steps_per_s", 1 / seconds);
+        result(key + "_gbs", bytes / seconds / 1e9);
+        result(key + "_pct_of_d2d", 100 * bytes / seconds / copyBandwidth);
         caches.forEach(KvCache::close);
     }
 
@@ -188,6 +202,55 @@ public final class GpuCheck {
             double flops = 2.0 * tokens * (double) tokens * headDim * heads;  // causal half of 4·T²·D·H
             result("attention_" + tokens + "_ms", best);
             result("attention_" + tokens + "_tflops", flops / (best / 1e3) / 1e12);
+        }
+    }
+
+    /**
+     * Each skinny-product variant alone on bf16 weights at the decode shapes of the model (fused qkv, o, fused
+     * gate-up, down, lm head) for 1, 2, 3 and 8 rows, as GB/s of weights read and as a share of the copy rate.
+     * Launches walk a ring of weight copies larger than L2, so every launch reads its matrix from memory.
+     */
+    static void skinnyProducts(CudaDevice device, ModelConfig c, double copyBandwidth) {
+        int d = c.hiddenSize();
+        int[][] shapes = {{c.qDim() + 2 * c.kvDim(), d}, {d, c.qDim()}, {2 * c.intermediateSize(), d},
+                {d, c.intermediateSize()}, {c.vocabSize(), d}};
+        long ring = 1L << 30;
+        int maxK = 0, maxOut = 0;
+        for (int[] s : shapes) {
+            maxOut = Math.max(maxOut, s[0]);
+            maxK = Math.max(maxK, s[1]);
+        }
+        try (Arena arena = Arena.ofConfined();
+             DeviceBuffer w = new DeviceBuffer(device, ring);
+             DeviceBuffer x = new DeviceBuffer(device, 2L * Kernels.GEMV_MAX_ROWS * maxK);
+             DeviceBuffer y = new DeviceBuffer(device, 4L * Kernels.GEMV_MAX_ROWS * maxOut)) {
+            device.fill32Async(w.pointer(), 0x3c003c00, ring / 4);  // bf16 pairs of 2^-7: finite sums
+            device.fill32Async(x.pointer(), 0x3f803f80, (long) Kernels.GEMV_MAX_ROWS * maxK / 2);
+            device.synchronize();
+            for (Kernels.Gemv variant : Kernels.Gemv.values()) {
+                Kernels k = new Kernels(device, arena, variant);
+                for (int[] s : shapes) {
+                    int out = s[0], kk = s[1];
+                    long bytes = 2L * out * kk;
+                    int copies = (int) Math.max(1, ring / bytes);
+                    for (int n : new int[]{1, 2, 3, 8}) {
+                        int rows = n;
+                        int[] next = {0};
+                        Runnable one = () -> {
+                            k.gemv(ElementType.BF16, w.pointer() + (next[0]++ % copies) * bytes, x.pointer(), y.pointer(), rows, out, kk, false);
+                        };
+                        for (int i = 0; i < 3; i++) one.run();
+                        int reps = Math.max(8, copies);
+                        float ms = device.time(() -> {
+                            for (int i = 0; i < reps; i++) one.run();
+                        }) / reps;
+                        double gbs = bytes / (ms / 1e3) / 1e9;
+                        String key = "gemv_" + variant.name().toLowerCase(Locale.ROOT) + "_" + out + "x" + kk + "_n" + n;
+                        result(key + "_us", ms * 1e3);
+                        result(key + "_pct_of_d2d", 100 * gbs * 1e9 / copyBandwidth);
+                    }
+                }
+            }
         }
     }
 

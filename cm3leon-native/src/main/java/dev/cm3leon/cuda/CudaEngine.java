@@ -68,8 +68,9 @@ public final class CudaEngine implements Engine, DeviceSampling {
                 && device.maxSharedMemoryPerBlock() >= Kernels.wmmaSharedBytes(hd)
                 && !Boolean.getBoolean("cm3leon.cuda.noTensorCoreAttention");
         this.graphsEnabled = !"false".equals(System.getProperty("cm3leon.cuda.graphs"));
-        LOG.debug("CUDA engine on {}: {} weights ({} MiB per decode step), {} prefill attention, graphs {}",
-                device.description(), t, w.bytesPerStep >> 20, wmma ? "tensor-core" : "CUDA-core", graphsEnabled ? "on" : "off");
+        LOG.debug("CUDA engine on {}: {} weights ({} MiB per decode step), {} prefill attention, {} skinny product, graphs {}",
+                device.description(), t, w.bytesPerStep >> 20, wmma ? "tensor-core" : "CUDA-core", k.gemvKernel(),
+                graphsEnabled ? "on" : "off");
     }
 
     @Override

@@ -14,16 +14,54 @@ public final class Kernels {
     public static final int PREFILL_TILE = 32, WMMA_TILE = 64;
     /** Rows the skinny product takes per launch (gemv.cu GEMV_MAX_ROWS). */
     public static final int GEMV_MAX_ROWS = 8;
+    /** Output rows one block of the tiled skinny product takes (gemv.cu GEMV_BLOCK_ROWS). */
+    public static final int GEMV_BLOCK_ROWS = 16;
     /** Head dimensions the attention kernels are instantiated for. */
     public static final int[] HEAD_DIMS = {16, 32, 64, 128};
+
+    /**
+     * The skinny products of gemv.cu. {@code cm3leon.cuda.gemv} chooses the one the decode step runs: {@code warp},
+     * {@code tiled} or {@code staged} (the default).
+     */
+    public enum Gemv {
+        /** One warp per output row, x read through the caches. */
+        ROW_PER_WARP("warp"),
+        /** Blocks of 16 output rows, four per pair of warps, x read through the caches. */
+        TILED("tiled"),
+        /** As {@link #TILED}, x staged in shared memory once per block where it fits ({@link #gemvStagedBytes}). */
+        TILED_STAGED("staged");
+
+        final String property;
+
+        Gemv(String property) {
+            this.property = property;
+        }
+
+        static Gemv fromProperty() {
+            String v = System.getProperty("cm3leon.cuda.gemv", TILED_STAGED.property);
+            for (Gemv g : values()) if (g.property.equals(v)) return g;
+            throw new IllegalArgumentException("cm3leon.cuda.gemv is " + v + "; expected warp, tiled or staged");
+        }
+    }
 
     private final Device device;
     private final KernelArgs args;
     private final Map<String, Device.Kernel> cache = new HashMap<>();
+    private final Gemv gemv;
 
     public Kernels(Device device, Arena arena) {
+        this(device, arena, Gemv.fromProperty());
+    }
+
+    public Kernels(Device device, Arena arena, Gemv gemv) {
         this.device = device;
         this.args = new KernelArgs(arena);
+        this.gemv = gemv;
+    }
+
+    /** The skinny product {@link #gemv} launches. */
+    public Gemv gemvKernel() {
+        return gemv;
     }
 
     private Device.Kernel kernel(String name, int sharedBytes) {
@@ -123,10 +161,30 @@ public final class Kernels {
         launch("swiglu_" + out.suffix, blocks((long) n * ff, 256, 1 << 16), 1, 1, 256, 0);
     }
 
-    /** y [n, out] f32 (+)= x [n, k] (T) · W [out, k]ᵀ (T), n ≤ 8. */
+    /** y [n, out] f32 (+)= x [n, k] (T) · W [out, k]ᵀ (T), n ≤ 8, by the chosen {@link Gemv}. */
     public void gemv(ElementType t, long w, long x, long y, int n, int out, int k, boolean accumulate) {
+        gemv(gemv, t, w, x, y, n, out, k, accumulate);
+    }
+
+    /** As {@link #gemv(ElementType, long, long, long, int, int, int, boolean)} by the given variant. */
+    public void gemv(Gemv variant, ElementType t, long w, long x, long y, int n, int out, int k, boolean accumulate) {
         args.reset().ptr(w).ptr(x).ptr(y).i32(n).i32(out).i32(k).i32(accumulate ? 1 : 0);
-        launch("gemv_" + t.suffix, (out + 7) / 8, 1, 1, 256, 0);
+        int staged = variant == Gemv.TILED_STAGED ? gemvStagedBytes(t, n, k) : 0;
+        switch (variant) {
+            case ROW_PER_WARP -> launch("gemv_" + t.suffix, (out + 7) / 8, 1, 1, 256, 0);
+            case TILED, TILED_STAGED -> launch((staged > 0 ? "gemv_tiled_staged_" : "gemv_tiled_") + t.suffix,
+                    (out + GEMV_BLOCK_ROWS - 1) / GEMV_BLOCK_ROWS, 1, 1, 256, staged);
+        }
+    }
+
+    /**
+     * Shared memory the staged product takes for x [n, k], or 0 where it reads x through the caches instead: when x
+     * is larger than half of what a block may opt into, since its registers already limit a multiprocessor to two
+     * blocks and more shared memory would leave room for only one.
+     */
+    public int gemvStagedBytes(ElementType t, int n, int k) {
+        long bytes = (long) n * k * t.bytes;
+        return bytes <= device.maxSharedMemoryPerBlock() / 2 ? (int) bytes : 0;
     }
 
     /** scores [draws, V] (and amateur rows of contrastive draws) from logits [w, V] per DrawParams [draws]. */

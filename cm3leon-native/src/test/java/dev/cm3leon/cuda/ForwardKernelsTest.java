@@ -279,6 +279,83 @@ abstract class ForwardKernelsTest extends DeviceTestSupport {
         assertThat(relativeError(readF32(y, n * out), expected)).as(seed()).isLessThanOrEqualTo(1e-5);
     }
 
+    /**
+     * Every variant on fresh random shapes, each n from 1 to 8 in three rounds over both element types: odd output counts (fewer than
+     * a block's rows, and block tails), k that is or is not a multiple of the vector width (and sweeps that end
+     * mid-unroll), accumulation on and off, and base pointers one element off 16 bytes (the element-wise path).
+     */
+    @ParameterizedTest
+    @EnumSource(Kernels.Gemv.class)
+    void everySkinnyProductMatchesTheCpuMatmulOnRandomShapes(Kernels.Gemv variant) {
+        for (int round = 0; round < 3; round++) {
+            ElementType t = ElementType.values()[round % 2];
+            int width = 16 / t.bytes;
+            for (int n = 1; n <= Kernels.GEMV_MAX_ROWS; n++) {
+                int out = 1 + 2 * random.nextInt(30);
+                int k = switch (random.nextInt(4)) {
+                    case 0 -> width * (1 + random.nextInt(8));                 // shorter than one sweep of 64 lanes
+                    case 1 -> width * (64 + random.nextInt(200));              // sweeps, a tail within the unroll
+                    case 2 -> 1 + random.nextInt(700);                         // any k: the element-wise path
+                    default -> 64 * width * (1 + random.nextInt(3)) * 2;       // whole unrolled sweeps only
+                };
+                boolean accumulate = random.nextBoolean(), offsetW = random.nextInt(5) == 0, offsetX = random.nextInt(5) == 0;
+                checkSkinnyProduct(variant, t, n, out, k, accumulate, offsetW, offsetX);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Kernels.Gemv.class)
+    void everySkinnyProductTakesTheShapesOfTheEngine(Kernels.Gemv variant) {
+        checkSkinnyProduct(variant, ElementType.BF16, 3, 35, 4096, true, false, false);
+        checkSkinnyProduct(variant, ElementType.F32, 8, 17, 1376, false, false, false);
+        checkSkinnyProduct(variant, ElementType.BF16, 8, 16, 1024, false, true, false);
+    }
+
+    /** Staged where x fits half the shared memory a block may opt into, through the caches beyond. */
+    @Test
+    void stagedProductFallsBackWhenXIsTooBigForSharedMemory() {
+        int max = device.maxSharedMemoryPerBlock();
+        assertThat(kernels.gemvStagedBytes(ElementType.BF16, 8, 4096)).isEqualTo(8 * 4096 * 2 <= max / 2 ? 65536 : 0);
+        int tooLong = max / 2 / 8 / 2 + 8;
+        assertThat(kernels.gemvStagedBytes(ElementType.BF16, 8, tooLong)).isZero();
+        assertThat(kernels.gemvStagedBytes(ElementType.F32, 1, tooLong)).isEqualTo(4 * tooLong);
+        checkSkinnyProduct(Kernels.Gemv.TILED_STAGED, ElementType.BF16, 8, 5, tooLong, true, false, false);
+    }
+
+    /** The same launch twice gives the same bits: sums meet in a fixed order. */
+    @ParameterizedTest
+    @EnumSource(Kernels.Gemv.class)
+    void skinnyProductIsDeterministic(Kernels.Gemv variant) {
+        int n = 5, out = 33, k = 2048;
+        DeviceBuffer w = bf16(randn(out * k)), x = bf16(randn(n * k)), a = poisoned(4L * n * out), b = poisoned(4L * n * out);
+        kernels.gemv(variant, ElementType.BF16, w.pointer(), x.pointer(), a.pointer(), n, out, k, false);
+        kernels.gemv(variant, ElementType.BF16, w.pointer(), x.pointer(), b.pointer(), n, out, k, false);
+        assertThat(readF32(b, n * out)).containsExactly(readF32(a, n * out));
+    }
+
+    private void checkSkinnyProduct(Kernels.Gemv variant, ElementType t, int n, int out, int k, boolean accumulate,
+                                    boolean offsetW, boolean offsetX) {
+        float[] w = randn(out * k), x = asStored(t, randn(n * k)), y0 = randn(n * out);
+        DeviceBuffer y = accumulate ? f32(y0) : poisoned(4L * n * out);
+        long wp = offsetBy(t, w, offsetW), xp = offsetBy(t, x, offsetX);
+        kernels.gemv(variant, t, wp, xp, y.pointer(), n, out, k, accumulate);
+        float[] expected = new float[n * out];
+        matrix(t, w, out, k).matmul(x, n, expected);
+        if (accumulate) CpuOps.add(expected, y0, n * out);
+        assertThat(relativeError(readF32(y, n * out), expected))
+                .as("%s %s n=%d out=%d k=%d accumulate=%s offsets %s/%s, %s", variant, t, n, out, k, accumulate, offsetW, offsetX, seed())
+                .isLessThanOrEqualTo(1e-5);
+    }
+
+    /** v stored as t on the device, one element past a 16-byte boundary when {@code offset}. */
+    private long offsetBy(ElementType t, float[] v, boolean offset) {
+        if (!offset) return typed(t, v).pointer();
+        float[] shifted = new float[v.length + 1];
+        System.arraycopy(v, 0, shifted, 1, v.length);
+        return typed(t, shifted).pointer() + t.bytes;
+    }
+
     /** The engine's orientation: row-major y [n, out] = x [n, k] · W [out, k]ᵀ is column-major yᵀ = W·xᵀ. */
     @ParameterizedTest
     @EnumSource(ElementType.class)
