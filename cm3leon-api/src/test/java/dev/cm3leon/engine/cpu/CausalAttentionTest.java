@@ -55,22 +55,30 @@ class CausalAttentionTest {
             CausalAttention.mergePieces(partial, 7, pieces, heads, hd, CausalAttention.inPairOrder(bf16, hd), out, 5);
         }
         for (int h = 0; h < heads; h++) {
-            int kvOff = h / group * hd;
-            double[] s = new double[ctx];
-            double max = Double.NEGATIVE_INFINITY, sum = 0;
-            for (int j = 0; j < ctx; j++) {
-                for (int i = 0; i < hd; i++) s[j] += (double) q[qOff + h * hd + i] * keys[j * kvDim + kvOff + i];
-                s[j] *= scale;
-                max = Math.max(max, s[j]);
-            }
-            for (int j = 0; j < ctx; j++) sum += Math.exp(s[j] - max);
+            double[] expected = twoPassSoftmax(q, qOff + h * hd, keys, values, h / group * hd, kvDim, ctx, hd, scale);
             for (int i = 0; i < hd; i++) {
-                double o = 0;
-                for (int j = 0; j < ctx; j++) o += Math.exp(s[j] - max) / sum * values[j * kvDim + kvOff + i];
                 assertThat((double) out[5 + h * hd + i]).as("seed %d: head %d, dim %d", seed, h, i)
-                        .isCloseTo(o, org.assertj.core.data.Offset.offset(2e-5));
+                        .isCloseTo(expected[i], org.assertj.core.data.Offset.offset(2e-5));
             }
         }
+    }
+
+    /** softmax(q·Kᵀ·scale)·V over positions [0, ctx), in double: the textbook two passes. */
+    static double[] twoPassSoftmax(float[] q, int qOff, float[] keys, float[] values, int kvOff, int kvDim, int ctx, int hd,
+                                   float scale) {
+        double[] s = new double[ctx];
+        double max = Double.NEGATIVE_INFINITY, sum = 0;
+        for (int j = 0; j < ctx; j++) {
+            for (int i = 0; i < hd; i++) s[j] += (double) q[qOff + i] * keys[j * kvDim + kvOff + i];
+            s[j] *= scale;
+            max = Math.max(max, s[j]);
+        }
+        for (int j = 0; j < ctx; j++) sum += Math.exp(s[j] - max);
+        double[] o = new double[hd];
+        for (int i = 0; i < hd; i++) {
+            for (int j = 0; j < ctx; j++) o[i] += Math.exp(s[j] - max) / sum * values[j * kvDim + kvOff + i];
+        }
+        return o;
     }
 
     /**
@@ -116,20 +124,10 @@ class CausalAttentionTest {
         }
         assertThat(out).as("seed %d: each query alone", seed).containsExactly(alone);
         for (int g = 0; g < count; g++) {
-            int c = ctxs[g], qo = 3 + g * qStride;
-            double[] sc = new double[c];
-            double max = Double.NEGATIVE_INFINITY, sum = 0;
-            for (int j = 0; j < c; j++) {
-                for (int i = 0; i < hd; i++) sc[j] += (double) q[qo + i] * keys[j * kvDim + kvOff + i];
-                sc[j] *= scale;
-                max = Math.max(max, sc[j]);
-            }
-            for (int j = 0; j < c; j++) sum += Math.exp(sc[j] - max);
+            double[] expected = twoPassSoftmax(q, 3 + g * qStride, keys, values, kvOff, kvDim, ctxs[g], hd, scale);
             for (int i = 0; i < hd; i++) {
-                double o = 0;
-                for (int j = 0; j < c; j++) o += Math.exp(sc[j] - max) / sum * values[j * kvDim + kvOff + i];
                 assertThat((double) out[5 + g * qStride + i]).as("seed %d: query %d, dim %d", seed, g, i)
-                        .isCloseTo(o, org.assertj.core.data.Offset.offset(2e-5));
+                        .isCloseTo(expected[i], org.assertj.core.data.Offset.offset(2e-5));
             }
         }
     }
