@@ -80,7 +80,7 @@ class NativeKernelsTest {
         for (int draw = 0; draw < 12; draw++) {
             int rows = 1 + rnd.nextInt(70);
             int cols = type == DType.BF16 ? 1 + rnd.nextInt(700) : 32 * (1 + rnd.nextInt(40));
-            int n = 1 + rnd.nextInt(9);
+            int n = 1 + rnd.nextInt(draw % 2 == 0 ? 9 : 20);
             String what = String.format("seed %d draw %d: %s %d×%d, %d inputs", seed, draw, type, rows, cols, n);
             Tensor t = RandomWeights.tensor("w", type, rows, cols, rnd, ARENA);
             float[] x = RandomWeights.floats(n * cols, rnd);
@@ -148,13 +148,16 @@ class NativeKernelsTest {
         assumeTrue(kernels != null, "no native kernels on this machine");
         long seed = new Random().nextLong();
         Random rnd = new Random(seed);
-        int rows = 1 + rnd.nextInt(40), cols = 32 * (1 + rnd.nextInt(20)) + (type == DType.BF16 ? rnd.nextInt(32) : 0);
+        // Up to 40 rows (blocks of 8 and a tail) and 1,300 columns (chunks of 256) for the many-stream body.
+        int rows = 1 + rnd.nextInt(40), cols = 32 * (1 + rnd.nextInt(40)) + (type == DType.BF16 ? rnd.nextInt(32) : 0);
         Tensor t = RandomWeights.tensor("w", type, rows, cols, rnd, ARENA);
         NativeKernels.Product p = kernels.product(type);
         long rowBytes = type.bytesFor(cols);
-        for (int n = 1; n <= 9; n++) {
+        for (int n = 1; n <= 18; n++) {
             float[] x = RandomWeights.floats(n * cols, rnd), batch = new float[n * rows];
-            p.rows(t.data(), rowBytes, cols, rows, 0, rows, x, n, batch);
+            int split = rnd.nextInt(rows + 1);   // two row ranges, as two threads would run them
+            p.rows(t.data(), rowBytes, cols, rows, 0, split, x, n, batch);
+            p.rows(t.data(), rowBytes, cols, rows, split, rows, x, n, batch);
             for (int i = 0; i < n; i++) {
                 float[] alone = new float[rows];
                 p.rows(t.data(), rowBytes, cols, rows, 0, rows, Arrays.copyOfRange(x, i * cols, (i + 1) * cols), 1, alone);
