@@ -33,7 +33,7 @@ final class CausalAttention {
      * length only, never on the thread count or on the other rows of the pass (seeded requests give the same bits
      * alone and batched).
      */
-    static final int DECODE_CHUNK = 128;
+    static final int PIECE_POSITIONS = 128;
 
     /** Positions of one block of scores in {@link #attendPiece}. */
     static final int PIECE_BLOCK = 32;
@@ -43,24 +43,31 @@ final class CausalAttention {
         return heads * hd + 2 * heads;
     }
 
-    /** Scratch for {@link #attendPiece}: [heads, PIECE_BLOCK] scores, then the query's values in pair order. */
-    static float[] pieceScratch(int heads, int hd) {
-        return new float[heads * PIECE_BLOCK + heads * hd];
+    /** Scratch for {@link #attendPiece}: [heads, PIECE_BLOCK] scores. */
+    static float[] pieceScratch(int heads) {
+        return new float[heads * PIECE_BLOCK];
     }
 
     /**
      * Whether a piece over a bf16 cache keeps its sums in pair order: within each 2L values, the L even-indexed ones,
      * then the L odd-indexed ones. That is how one 32-bit lane of a load holds two bf16 values, so each widens with a
-     * shift or a mask, no shuffle ({@link #dotPairs}); {@link #mergePieces} restores the order.
+     * shift or a mask, no shuffle ({@link #dotPairs}); the query goes in that order too ({@link #toPairOrder}), and
+     * {@link #mergePieces} restores the natural one.
      */
     static boolean inPairOrder(boolean bf16, int hd) {
         return bf16 && hd % (2 * L) == 0;
     }
 
+    /** dst[dstOff + pairIndex(i)] = q[qOff + i] for the n = heads·hd values of one query row. */
+    static void toPairOrder(float[] q, int qOff, int n, int hd, float[] dst, int dstOff) {
+        for (int i = 0; i < n; i++) dst[dstOff + pairIndex(i, hd)] = q[qOff + i];
+    }
+
     /**
      * All heads of one query row over positions [p0, p1) of its cache, unnormalised: {@code piece[off + h·hd, +hd) =
      * Σ_j exp(s_hj − m_h) · V_j}, with m_h the largest score (at {@code off + heads·hd + h}) and Σ_j exp(s_hj − m_h)
-     * after it (at {@code off + heads·hd + heads + h}); {@link #mergePieces} joins a row's pieces. Every head of a
+     * after it (at {@code off + heads·hd + heads + h}); {@link #mergePieces} joins a row's pieces. The query is in pair
+     * order where {@link #inPairOrder} holds ({@link #toPairOrder}, once per row for all its pieces). Every head of a
      * position is read at once, so the walk runs through the cache row after row; head by head it would stride a
      * whole row (kvDim values) from key to key, a new page each time, where the prefetchers stop.
      */
@@ -68,13 +75,6 @@ final class CausalAttention {
                             int kvDim, int p0, int p1, float scale, boolean bf16, float[] piece, int off, float[] scores) {
         int es = bf16 ? 2 : Float.BYTES, maxAt = off + heads * hd, sumAt = maxAt + heads;
         boolean pairs = inPairOrder(bf16, hd);
-        if (pairs) {
-            // The query in pair order too, after the scores: its even values, then its odd ones, per 2L.
-            int at = heads * PIECE_BLOCK;
-            for (int i = 0; i < heads * hd; i++) scores[at + pairIndex(i, hd)] = q[qOff + i];
-            q = scores;
-            qOff = at;
-        }
         long rowBytes = (long) kvDim * es, headBytes = (long) hd * es;
         int kvHeads = heads / group;
         Arrays.fill(piece, off, off + pieceSize(heads, hd), 0f);

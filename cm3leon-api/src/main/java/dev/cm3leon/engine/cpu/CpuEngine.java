@@ -419,7 +419,7 @@ public final class CpuEngine implements Engine {
      * of at least {@link MatrixWeights#BLOCKED_MIN_ROWS} tokens, as for the products) go {@link CausalAttention#QUERY_BLOCK}
      * consecutive queries and one head at a time through {@link CausalAttention#attendQueries}; any other row (a
      * decode step, a short verification window) goes all heads at once through {@link CausalAttention#attendPiece}, in
-     * pieces of {@link CausalAttention#DECODE_CHUNK} positions, so a long context splits across threads and each
+     * pieces of {@link CausalAttention#PIECE_POSITIONS} positions, so a long context splits across threads and each
      * piece reads the cache front to back. Parallel over both kinds of task.
      */
     private void attention(int layer, float[] q, float[] att, int[] queryRows, Batch b) {
@@ -428,52 +428,75 @@ public final class CpuEngine implements Engine {
         float scale = (float) (1.0 / Math.sqrt(hd));
         int[] stepRows = new int[b.caches.length];
         for (int st : b.streamOf) stepRows[st]++;
-        // Prompt runs: [start, end) of queryRows, one stream's consecutive prompt rows. Pieces: {row index, p0, p1}.
-        List<int[]> runs = new ArrayList<>(), pieces = new ArrayList<>();
-        List<int[]> pieceRows = new ArrayList<>();                     // {row index, first piece, count, bf16}
+        List<PromptRun> runs = new ArrayList<>();
+        List<DecodeRow> decodeRows = new ArrayList<>();
+        List<Piece> pieces = new ArrayList<>();
         for (int i = 0; i < queryRows.length; ) {
             int st = b.streamOf[queryRows[i]], end = i + 1;
             if (stepRows[st] >= MatrixWeights.BLOCKED_MIN_ROWS) {
                 while (end < queryRows.length && end - i < CausalAttention.QUERY_BLOCK && b.streamOf[queryRows[end]] == st
                         && queryRows[end] == queryRows[end - 1] + 1) end++;
-                runs.add(new int[]{i, end});
+                runs.add(new PromptRun(i, end - i, b.caches[st]));
             } else {
-                int ctx = b.posOf[queryRows[i]] + 1, firstPiece = pieces.size();
-                for (int p0 = 0; p0 < ctx; p0 += CausalAttention.DECODE_CHUNK) {
-                    pieces.add(new int[]{i, p0, Math.min(ctx, p0 + CausalAttention.DECODE_CHUNK)});
+                DecodeRow row = new DecodeRow(i, decodeRows.size(), pieces.size(), b.caches[st]);
+                decodeRows.add(row);
+                int ctx = b.posOf[queryRows[i]] + 1;
+                for (int p0 = 0; p0 < ctx; p0 += CausalAttention.PIECE_POSITIONS) {
+                    pieces.add(new Piece(row, p0, Math.min(ctx, p0 + CausalAttention.PIECE_POSITIONS)));
                 }
-                pieceRows.add(new int[]{i, firstPiece, pieces.size() - firstPiece, b.caches[st].bf16() ? 1 : 0});
             }
             i = end;
+        }
+        // Decode rows' queries, each in the order its cache's pieces read it: rearranged once, not once per piece.
+        float[] decodeQ = new float[decodeRows.size() * qDim];
+        for (DecodeRow row : decodeRows) {
+            if (CausalAttention.inPairOrder(row.cache.bf16(), hd)) {
+                CausalAttention.toPairOrder(q, row.index * qDim, heads * hd, hd, decodeQ, row.slot * qDim);
+            } else {
+                System.arraycopy(q, row.index * qDim, decodeQ, row.slot * qDim, heads * hd);
+            }
         }
         int pieceSize = CausalAttention.pieceSize(heads, hd), promptTasks = runs.size() * heads;
         float[] partial = new float[pieces.size() * pieceSize];
         Parallel.forRange(promptTasks + pieces.size(), 1, (from, to) -> {
-            float[] scratch = null, pieceScratch = null;
+            float[] scratch = null, scores = null;
             int[] ctx = new int[CausalAttention.QUERY_BLOCK];
             for (int task = from; task < to; task++) {
                 if (task < promptTasks) {
-                    int[] run = runs.get(task / heads);
-                    int h = task % heads, i = run[0], count = run[1] - run[0];
-                    CpuKvCache cache = b.caches[b.streamOf[queryRows[i]]];
+                    PromptRun run = runs.get(task / heads);
+                    int h = task % heads, i = run.first;
                     if (scratch == null) scratch = CausalAttention.queryScratch(hd);
-                    for (int g = 0; g < count; g++) ctx[g] = b.posOf[queryRows[i + g]] + 1;
-                    CausalAttention.attendQueries(q, i * qDim + h * hd, qDim, count, ctx, cache.keys(layer), cache.values(layer),
-                            (h / group) * hd, kvDim, hd, scale, att, i * qDim + h * hd, scratch, cache.bf16());
+                    for (int g = 0; g < run.count; g++) ctx[g] = b.posOf[queryRows[i + g]] + 1;
+                    CausalAttention.attendQueries(q, i * qDim + h * hd, qDim, run.count, ctx, run.cache.keys(layer),
+                            run.cache.values(layer), (h / group) * hd, kvDim, hd, scale, att, i * qDim + h * hd, scratch,
+                            run.cache.bf16());
                 } else {
                     int p = task - promptTasks;
-                    int[] piece = pieces.get(p);
-                    CpuKvCache cache = b.caches[b.streamOf[queryRows[piece[0]]]];
-                    if (pieceScratch == null) pieceScratch = CausalAttention.pieceScratch(heads, hd);
-                    CausalAttention.attendPiece(q, piece[0] * qDim, heads, group, hd, cache.keys(layer), cache.values(layer),
-                            kvDim, piece[1], piece[2], scale, cache.bf16(), partial, p * pieceSize, pieceScratch);
+                    Piece piece = pieces.get(p);
+                    CpuKvCache cache = piece.row.cache;
+                    if (scores == null) scores = CausalAttention.pieceScratch(heads);
+                    CausalAttention.attendPiece(decodeQ, piece.row.slot * qDim, heads, group, hd, cache.keys(layer),
+                            cache.values(layer), kvDim, piece.p0, piece.p1, scale, cache.bf16(), partial, p * pieceSize, scores);
                 }
             }
         });
-        for (int[] row : pieceRows) {
-            CausalAttention.mergePieces(partial, row[1] * pieceSize, row[2], heads, hd,
-                    CausalAttention.inPairOrder(row[3] == 1, hd), att, row[0] * qDim);
+        for (DecodeRow row : decodeRows) {
+            int count = (b.posOf[queryRows[row.index]] + CausalAttention.PIECE_POSITIONS) / CausalAttention.PIECE_POSITIONS;
+            CausalAttention.mergePieces(partial, row.firstPiece * pieceSize, count, heads, hd,
+                    CausalAttention.inPairOrder(row.cache.bf16(), hd), att, row.index * qDim);
         }
+    }
+
+    /** {@code count} consecutive prompt rows of one stream, from row {@code first} of the pass's query rows. */
+    private record PromptRun(int first, int count, CpuKvCache cache) {
+    }
+
+    /** Row {@code index} of the pass's query rows, the {@code slot}-th decode row; its pieces start at {@code firstPiece}. */
+    private record DecodeRow(int index, int slot, int firstPiece, CpuKvCache cache) {
+    }
+
+    /** Positions [p0, p1) of a decode row's attention. */
+    private record Piece(DecodeRow row, int p0, int p1) {
     }
 
     @Override

@@ -13,7 +13,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** The online-softmax attention against the textbook two-pass softmax, in double. */
 class CausalAttentionTest {
     /**
-     * A decode row, all heads at once, in pieces of {@link CausalAttention#DECODE_CHUNK} positions merged: each head
+     * A decode row, all heads at once, in pieces of {@link CausalAttention#PIECE_POSITIONS} positions merged: each head
      * against the two-pass softmax over the whole context (fresh random values, the seed in the message; large scores
      * in some blocks move the running maximum). Query heads share kv heads in groups, as with GQA. With bf16 the
      * reference uses what the cache holds, widened.
@@ -30,27 +30,26 @@ class CausalAttentionTest {
         float[] keys = RandomWeights.floats(ctx * kvDim, rnd), values = RandomWeights.floats(ctx * kvDim, rnd);
         for (int i = 0; i < keys.length; i += 97) keys[i] *= 20;
         float scale = (float) (1 / Math.sqrt(hd));
-        int pieces = (ctx + CausalAttention.DECODE_CHUNK - 1) / CausalAttention.DECODE_CHUNK, size = CausalAttention.pieceSize(heads, hd);
+        int pieces = (ctx + CausalAttention.PIECE_POSITIONS - 1) / CausalAttention.PIECE_POSITIONS;
+        int size = CausalAttention.pieceSize(heads, hd);
         float[] partial = new float[7 + pieces * size], out = new float[5 + heads * hd];
+        if (bf16) {
+            roundToBf16(keys);
+            roundToBf16(values);
+        }
         try (Arena arena = Arena.ofConfined()) {
-            int es = bf16 ? 2 : 4;
-            MemorySegment k = arena.allocate((long) es * keys.length, 64), v = arena.allocate((long) es * values.length, 64);
-            for (int i = 0; i < keys.length; i++) {
-                if (bf16) {
-                    k.set(ValueLayout.JAVA_SHORT_UNALIGNED, 2L * i, CpuKvCache.toBf16(keys[i]));
-                    v.set(ValueLayout.JAVA_SHORT_UNALIGNED, 2L * i, CpuKvCache.toBf16(values[i]));
-                    keys[i] = Float.intBitsToFloat((k.get(ValueLayout.JAVA_SHORT_UNALIGNED, 2L * i) & 0xFFFF) << 16);
-                    values[i] = Float.intBitsToFloat((v.get(ValueLayout.JAVA_SHORT_UNALIGNED, 2L * i) & 0xFFFF) << 16);
-                } else {
-                    k.setAtIndex(ValueLayout.JAVA_FLOAT, i, keys[i]);
-                    v.setAtIndex(ValueLayout.JAVA_FLOAT, i, values[i]);
-                }
+            MemorySegment k = cache(arena, keys, bf16), v = cache(arena, values, bf16);
+            // The query as the engine hands it over: in pair order where the piece reads a bf16 cache in pairs.
+            float[] qIn = q;
+            if (CausalAttention.inPairOrder(bf16, hd)) {
+                qIn = q.clone();
+                CausalAttention.toPairOrder(q, qOff, heads * hd, hd, qIn, qOff);
             }
-            float[] scratch = CausalAttention.pieceScratch(heads, hd);
+            float[] scratch = CausalAttention.pieceScratch(heads);
             for (int p = 0; p < pieces; p++) {
-                int p0 = p * CausalAttention.DECODE_CHUNK;
-                CausalAttention.attendPiece(q, qOff, heads, group, hd, k, v, kvDim, p0, Math.min(ctx, p0 + CausalAttention.DECODE_CHUNK),
-                        scale, bf16, partial, 7 + p * size, scratch);
+                int p0 = p * CausalAttention.PIECE_POSITIONS;
+                CausalAttention.attendPiece(qIn, qOff, heads, group, hd, k, v, kvDim, p0,
+                        Math.min(ctx, p0 + CausalAttention.PIECE_POSITIONS), scale, bf16, partial, 7 + p * size, scratch);
             }
             CausalAttention.mergePieces(partial, 7, pieces, heads, hd, CausalAttention.inPairOrder(bf16, hd), out, 5);
         }
@@ -61,6 +60,21 @@ class CausalAttentionTest {
                         .isCloseTo(expected[i], org.assertj.core.data.Offset.offset(2e-5));
             }
         }
+    }
+
+    /** Each value replaced by what a bf16 cache holds of it, widened back. */
+    static void roundToBf16(float[] a) {
+        for (int i = 0; i < a.length; i++) a[i] = Float.intBitsToFloat((CpuKvCache.toBf16(a[i]) & 0xFFFF) << 16);
+    }
+
+    /** The values as a cache stores them: f32, or bf16 (exact for values already {@link #roundToBf16 rounded}). */
+    static MemorySegment cache(Arena arena, float[] values, boolean bf16) {
+        MemorySegment s = arena.allocate((long) (bf16 ? 2 : 4) * values.length, 64);
+        for (int i = 0; i < values.length; i++) {
+            if (bf16) s.set(ValueLayout.JAVA_SHORT_UNALIGNED, 2L * i, CpuKvCache.toBf16(values[i]));
+            else s.setAtIndex(ValueLayout.JAVA_FLOAT, i, values[i]);
+        }
+        return s;
     }
 
     /** softmax(q·Kᵀ·scale)·V over positions [0, ctx), in double: the textbook two passes. */
@@ -96,25 +110,15 @@ class CausalAttentionTest {
         float[] keys = RandomWeights.floats(ctx * kvDim, rnd), values = RandomWeights.floats(ctx * kvDim, rnd);
         for (int i = 0; i < keys.length; i += 97) keys[i] *= 20;
         if (bf16) {
-            for (int i = 0; i < keys.length; i++) keys[i] = Float.intBitsToFloat((CpuKvCache.toBf16(keys[i]) & 0xFFFF) << 16);
-            for (int i = 0; i < values.length; i++) values[i] = Float.intBitsToFloat((CpuKvCache.toBf16(values[i]) & 0xFFFF) << 16);
+            roundToBf16(keys);
+            roundToBf16(values);
         }
         float scale = (float) (1 / Math.sqrt(hd));
         int[] ctxs = new int[count];
         for (int g = 0; g < count; g++) ctxs[g] = first + g + 1;
         float[] out = new float[count * qStride + 5], alone = new float[count * qStride + 5];
         try (Arena arena = Arena.ofConfined()) {
-            int es = bf16 ? 2 : 4;
-            MemorySegment k = arena.allocate((long) es * keys.length, 64), v = arena.allocate((long) es * values.length, 64);
-            for (int i = 0; i < keys.length; i++) {
-                if (bf16) {
-                    k.set(ValueLayout.JAVA_SHORT_UNALIGNED, 2L * i, CpuKvCache.toBf16(keys[i]));
-                    v.set(ValueLayout.JAVA_SHORT_UNALIGNED, 2L * i, CpuKvCache.toBf16(values[i]));
-                } else {
-                    k.set(ValueLayout.JAVA_FLOAT_UNALIGNED, 4L * i, keys[i]);
-                    v.set(ValueLayout.JAVA_FLOAT_UNALIGNED, 4L * i, values[i]);
-                }
-            }
+            MemorySegment k = cache(arena, keys, bf16), v = cache(arena, values, bf16);
             float[] scratch = CausalAttention.queryScratch(hd);
             CausalAttention.attendQueries(q, 3, qStride, count, ctxs, k, v, kvOff, kvDim, hd, scale, out, 5, scratch, bf16);
             for (int g = 0; g < count; g++) {
